@@ -1,0 +1,1 @@
+//! ugc-dynamo

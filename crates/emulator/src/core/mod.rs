@@ -1,0 +1,7 @@
+//! Pieces every emulated service shares: configuration, request routing guards, AWS-style error
+//! bodies, and the JSON-file persistence that lets state survive a restart.
+
+pub mod config;
+pub mod error;
+pub mod routing;
+pub mod store;

@@ -1,0 +1,58 @@
+//! Guards that route a request to the emulated service it is meant for (`aws-wire-protocols.md` §0.1).
+
+use actix_web::guard::{Guard, GuardContext};
+
+/// Matches awsJson requests whose `X-Amz-Target` starts with `prefix` (e.g. `secretsmanager.`).
+pub struct TargetPrefix(pub &'static str);
+
+impl Guard for TargetPrefix {
+    fn check(&self, ctx: &GuardContext<'_>) -> bool {
+        ctx.head()
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(self.0))
+    }
+}
+
+/// Matches SigV4-signed requests whose credential scope names `service` (e.g. `ivschat`).
+pub struct SigningService(pub &'static str);
+
+impl Guard for SigningService {
+    fn check(&self, ctx: &GuardContext<'_>) -> bool {
+        ctx.head()
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(signing_service)
+            .is_some_and(|s| s == self.0)
+    }
+}
+
+/// The service name of a SigV4 `Authorization` header:
+/// `AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/ivs/aws4_request, ...` → `ivs`.
+pub fn signing_service(authorization: &str) -> Option<&str> {
+    let credential = authorization.split("Credential=").nth(1)?;
+    let scope = credential.split([',', ' ']).next()?;
+    scope.split('/').nth(3)
+}
+
+/// The `X-Amz-Target` operation name after the service prefix, if the request has one.
+pub fn target_operation<'a>(req: &'a actix_web::HttpRequest, prefix: &str) -> Option<&'a str> {
+    req.headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_service_reads_the_credential_scope() {
+        let h = "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/ivschat/aws4_request, SignedHeaders=host, Signature=ab";
+        assert_eq!(signing_service(h), Some("ivschat"));
+        assert_eq!(signing_service("Bearer x"), None);
+    }
+}
