@@ -1,0 +1,4 @@
+//! Integration tests of the emulator, through the official AWS SDK clients (and plain HTTP where
+//! a browser SDK is the client). One module per emulated service.
+
+mod common;
