@@ -46,9 +46,11 @@ pub struct Emulator {
 
 impl Emulator {
     /// Loads the state and binds the listener; the server runs once `run_until_stopped` is awaited.
-    pub fn build(config: EmulatorConfig) -> anyhow::Result<Self> {
+    pub fn build(mut config: EmulatorConfig) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)?;
-        let port = listener.local_addr()?.port();
+        // Services that print their own URL (Cognito's token issuer) need the real port, not 0.
+        config.bind = listener.local_addr()?;
+        let port = config.bind.port();
         let shared = Arc::new(Shared::load(config)?);
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {

@@ -4,4 +4,5 @@
 pub mod config;
 pub mod error;
 pub mod routing;
+pub mod sigv4;
 pub mod store;
