@@ -1,0 +1,361 @@
+//! S3's REST-XML wire details (`aws-wire-protocols.md` §7.5, §11.4): error bodies, the headers every
+//! response carries (request ids, CORS), percent-encoding and the little XML the requests contain.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+
+/// Headers the browser may read from an S3 response (§0.3): the SPA reads these after an upload.
+pub const EXPOSE_HEADERS: &str =
+    "ETag, Location, x-amz-version-id, Date, x-amz-request-id, x-amz-delete-marker";
+
+/// An S3 error: rendered as `<Error><Code>…` XML (no body for HEAD requests).
+#[derive(Debug, Clone)]
+pub struct S3Error {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    /// Extra elements after `<Message>` (`Key`, `BucketName`, `ProposedSize`, …), in order.
+    pub extra: Vec<(&'static str, String)>,
+    /// Extra response headers (`x-amz-delete-marker`, …).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl S3Error {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            code,
+            message: message.into(),
+            extra: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn no_such_bucket(bucket: &str) -> Self {
+        Self::new(404, "NoSuchBucket", "The specified bucket does not exist")
+            .with("BucketName", bucket)
+    }
+
+    pub fn no_such_key(key: &str) -> Self {
+        Self::new(404, "NoSuchKey", "The specified key does not exist.").with("Key", key)
+    }
+
+    pub fn no_such_version(key: &str, version_id: &str) -> Self {
+        Self::new(
+            404,
+            "NoSuchVersion",
+            "The specified version does not exist.",
+        )
+        .with("Key", key)
+        .with("VersionId", version_id)
+    }
+
+    pub fn malformed_xml() -> Self {
+        Self::new(
+            400,
+            "MalformedXML",
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    }
+
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Self::new(400, "InvalidArgument", message)
+    }
+
+    pub fn access_denied_policy(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            403,
+            "AccessDenied",
+            format!("Invalid according to Policy: {detail}"),
+        )
+    }
+
+    pub fn invalid_policy(detail: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidPolicyDocument",
+            format!("Invalid Policy: {detail}"),
+        )
+    }
+
+    /// The response for `req`: XML body, except for HEAD where only the status and headers go out.
+    pub fn response(&self, req: &HttpRequest) -> HttpResponse {
+        let request_id = request_id();
+        let mut builder = base_response(self.status, req, &request_id);
+        for (name, value) in &self.headers {
+            builder.insert_header((*name, value.as_str()));
+        }
+        if req.method() == actix_web::http::Method::HEAD {
+            return builder.finish();
+        }
+        let mut body = String::from(XML_DECL);
+        body.push_str("<Error>");
+        element(&mut body, "Code", self.code);
+        element(&mut body, "Message", &self.message);
+        for (name, value) in &self.extra {
+            element(&mut body, name, value);
+        }
+        element(&mut body, "RequestId", &request_id);
+        element(&mut body, "HostId", &host_id());
+        body.push_str("</Error>");
+        builder.content_type("application/xml").body(body)
+    }
+}
+
+impl std::fmt::Display for S3Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+pub const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+pub const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+/// A response builder with the headers every S3 answer carries: request ids, `Server`, and CORS.
+pub fn base_response(
+    status: StatusCode,
+    req: &HttpRequest,
+    request_id: &str,
+) -> HttpResponseBuilder {
+    let mut builder = HttpResponse::build(status);
+    builder
+        .insert_header(("x-amz-request-id", request_id))
+        .insert_header(("x-amz-id-2", host_id()))
+        .insert_header(("Server", "AmazonS3"));
+    cors(&mut builder, req);
+    builder
+}
+
+/// `Access-Control-Allow-Origin` (the request's origin, else `*`) and the exposed headers.
+pub fn cors(builder: &mut HttpResponseBuilder, req: &HttpRequest) {
+    let origin = req
+        .headers()
+        .get("origin")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("*")
+        .to_owned();
+    if origin != "*" {
+        builder.insert_header(("Vary", "Origin"));
+    }
+    builder
+        .insert_header(("Access-Control-Allow-Origin", origin))
+        .insert_header(("Access-Control-Expose-Headers", EXPOSE_HEADERS));
+}
+
+/// 16 uppercase hex characters, like S3's `x-amz-request-id`.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .to_uppercase()
+        .chars()
+        .take(16)
+        .collect()
+}
+
+fn host_id() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
+}
+
+/// Appends `<name>escaped value</name>`.
+pub fn element(out: &mut String, name: &str, value: &str) {
+    out.push('<');
+    out.push_str(name);
+    out.push('>');
+    out.push_str(&escape(value));
+    out.push_str("</");
+    out.push_str(name);
+    out.push('>');
+}
+
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn unescape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(rest.get(..pos).unwrap_or_default());
+        let tail = rest.get(pos..).unwrap_or_default();
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = tail.get(1..end).unwrap_or_default();
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e => e
+                .strip_prefix("#x")
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| e.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(tail.get(..=end).unwrap_or_default()),
+        }
+        rest = tail.get(end + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The text of every `<name>…</name>` element in `xml` (namespace prefixes are not used by S3
+/// clients). Good enough for the flat request bodies S3 receives (Delete, VersioningConfiguration).
+pub fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let mut found = Vec::new();
+    let mut rest = xml;
+    while let Some(start) = rest.find(&open) {
+        let after = rest.get(start + open.len()..).unwrap_or_default();
+        let Some(end) = after.find(&close) else { break };
+        found.push(after.get(..end).unwrap_or_default());
+        rest = after.get(end + close.len()..).unwrap_or_default();
+    }
+    found
+}
+
+/// The unescaped text of the first `<name>` element.
+pub fn element_text(xml: &str, name: &str) -> Option<String> {
+    elements(xml, name).first().map(|v| unescape(v))
+}
+
+/// Percent-decodes a URL path segment or query value (`+` is kept as is).
+pub fn percent_decode(input: &str) -> Result<String, S3Error> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) => {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                None => {
+                    return Err(S3Error::invalid_argument(
+                        "Invalid percent-encoding in the URI",
+                    ))
+                }
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| S3Error::invalid_argument("The URI is not valid UTF-8"))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (`/` becomes `%2F`; with
+/// `keep_slash` it stays, as in listing keys with `encoding-type=url`).
+pub fn percent_encode(input: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(input.len());
+    for b in input.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Form-style encoding of a key in event notifications (§8.1): space → `+`, `/` kept.
+pub fn form_encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'*' | b'/') {
+            out.push(char::from(b));
+        } else if b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes an `aws-chunked` body (§11.5): hex-sized chunks, optional chunk signatures, trailers.
+pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, S3Error> {
+    let bad = || S3Error::invalid_argument("Malformed aws-chunked body");
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body;
+    loop {
+        let line_end = rest.windows(2).position(|w| w == b"\r\n").ok_or_else(bad)?;
+        let header =
+            std::str::from_utf8(rest.get(..line_end).ok_or_else(bad)?).map_err(|_| bad())?;
+        let size_hex = header.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad())?;
+        rest = rest.get(line_end + 2..).ok_or_else(bad)?;
+        if size == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(rest.get(..size).ok_or_else(bad)?);
+        rest = rest.get(size..).ok_or_else(bad)?;
+        rest = rest.strip_prefix(b"\r\n").ok_or_else(bad)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_chunked_bodies_are_unframed() {
+        let body = b"5;chunk-signature=abc\r\nhello\r\n3\r\n, w\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
+        assert_eq!(decode_aws_chunked(body).unwrap(), b"hello, w");
+        assert!(decode_aws_chunked(b"zz\r\n").is_err());
+    }
+
+    #[test]
+    fn xml_helpers_find_and_unescape_elements() {
+        let xml = "<Delete><Object><Key>a&amp;b</Key></Object><Object><Key>c</Key><VersionId>v1</VersionId></Object></Delete>";
+        let objects = elements(xml, "Object");
+        assert_eq!(objects.len(), 2);
+        assert_eq!(element_text(objects[0], "Key").as_deref(), Some("a&b"));
+        assert_eq!(element_text(objects[1], "VersionId").as_deref(), Some("v1"));
+    }
+
+    #[test]
+    fn percent_coding_round_trips() {
+        let key = "a b/ü+c";
+        assert_eq!(percent_decode(&percent_encode(key, false)).unwrap(), key);
+        assert_eq!(percent_encode("a/b c", true), "a/b%20c");
+        assert_eq!(form_encode_key("a b/c"), "a+b/c");
+        assert!(percent_decode("%zz").is_err());
+    }
+}
