@@ -1,17 +1,444 @@
-//! Placeholder: replaced by the module's implementation.
+//! Amazon IVS low-latency streaming (restJson1, `aws-wire-protocols.md` §2): channels, stream keys,
+//! streams, stream sessions, timed metadata and tags, plus the broadcast state the simulator drives.
+//!
+//! State (channels, keys, sessions with their event history) is persisted to `<data_dir>/ivs.json`.
+//! Received timed metadata and the PutMetadata rate window are kept in memory only: they are
+//! test observations, not platform state.
 
+mod api;
+mod model;
+
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use actix_web::web;
+use serde::Serialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
 
 use crate::core::config::EmulatorConfig;
+use crate::core::error::AwsError;
+use crate::core::store::Store;
 
-pub struct Ivs;
+pub use api::configure;
+use model::{Channel, Health, Interval, Session, State, TruncatedEvent};
 
-impl Ivs {
-    pub fn load(_dir: Option<&Path>, _config: &EmulatorConfig) -> anyhow::Result<Self> {
-        Ok(Self)
+/// Most events a session keeps (`truncatedEvents`); older ones are dropped first, as IVS does.
+const MAX_TRUNCATED_EVENTS: usize = 500;
+/// PutMetadata quota per channel (`aws-wire-protocols.md` §2.1).
+const METADATA_REQUESTS_PER_SECOND: usize = 5;
+/// Largest PutMetadata payload, in bytes.
+pub const MAX_METADATA_BYTES: usize = 1024;
+
+pub const STREAM_STATE_CHANGE: &str = "IVS Stream State Change";
+pub const STREAM_HEALTH_CHANGE: &str = "IVS Stream Health Change";
+pub const LIMIT_BREACH: &str = "IVS Limit Breach";
+
+pub struct Ivs {
+    region: String,
+    account_id: String,
+    store: Store<State>,
+    metadata: Mutex<HashMap<String, Vec<MetadataRecord>>>,
+    metadata_rate: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+/// One broadcast (stream session) of a channel, as CloudWatch needs it to synthesise metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastRecord {
+    pub stream_id: String,
+    pub start: OffsetDateTime,
+    /// `None` while the channel is live.
+    pub end: Option<OffsetDateTime>,
+    /// Starvation intervals; the last one has no end while the stream is starving.
+    pub starved: Vec<(OffsetDateTime, Option<OffsetDateTime>)>,
+}
+
+/// A PutMetadata payload the emulator accepted.
+#[derive(Clone, Debug, Serialize)]
+pub struct MetadataRecord {
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub payload: String,
+}
+
+/// What the broadcast simulator can do to a channel's stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BroadcastAction {
+    /// An encoder connects: a new stream session goes live.
+    Start,
+    /// The encoder disconnects: the session ends.
+    Stop,
+    /// The encoder stops sending enough data: health becomes STARVING.
+    Starve,
+    /// Data flows again: health becomes HEALTHY.
+    Recover,
+    /// The encoder exceeds the channel's ingest bitrate limit.
+    Breach,
+    /// IVS cannot process the stream (transcode capacity): the session fails and ends.
+    Fail,
+}
+
+impl BroadcastAction {
+    pub fn parse(action: &str) -> Option<Self> {
+        Some(match action {
+            "start" => Self::Start,
+            "stop" => Self::Stop,
+            "starve" => Self::Starve,
+            "recover" => Self::Recover,
+            "breach" => Self::Breach,
+            "fail" => Self::Fail,
+            _ => return None,
+        })
     }
 }
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+/// An IVS event produced by a state change, before EventBridge wraps it in its envelope.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IvsEvent {
+    pub detail_type: &'static str,
+    /// Whole seconds, as EventBridge sends it.
+    pub time: OffsetDateTime,
+    /// The channel ARN (`resources`).
+    pub channel_arn: String,
+    pub detail: Value,
+}
+
+/// The result of a broadcast action: the stream's state afterwards and the events it produced.
+#[derive(Clone, Debug)]
+pub struct BroadcastChange {
+    pub channel_arn: String,
+    pub stream_id: Option<String>,
+    pub live: bool,
+    pub health: &'static str,
+    pub events: Vec<IvsEvent>,
+}
+
+impl Ivs {
+    pub fn load(dir: Option<&Path>, config: &EmulatorConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            store: Store::open(dir, "ivs")?,
+            metadata: Mutex::default(),
+            metadata_rate: Mutex::default(),
+        })
+    }
+
+    /// Every broadcast of a channel, oldest first. Unknown channels have none.
+    pub fn broadcasts(&self, channel_resource_id: &str) -> Vec<BroadcastRecord> {
+        self.store.read(|state| {
+            state
+                .sessions
+                .get(channel_resource_id)
+                .map(|sessions| {
+                    sessions
+                        .iter()
+                        .map(|s| BroadcastRecord {
+                            stream_id: s.stream_id.clone(),
+                            start: s.start,
+                            end: s.end,
+                            starved: s.starved.iter().map(|i| (i.start, i.end)).collect(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// The timed metadata accepted for a channel, oldest first.
+    pub fn metadata(&self, channel_resource_id: &str) -> Vec<MetadataRecord> {
+        lock(&self.metadata)
+            .get(channel_resource_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The ARN of the channel a reference names: a channel ARN, a resource id, or a channel name
+    /// (names are not unique in IVS; an ambiguous name is refused).
+    pub fn resolve_channel(&self, reference: &str) -> Result<String, AwsError> {
+        self.store.read(|state| {
+            self.find_channel(state, reference)
+                .map(|c| self.channel_arn(&c.id))
+        })
+    }
+
+    /// Changes a channel's stream as an encoder (or IVS itself) would, records the events in the
+    /// session history and returns them for delivery.
+    pub fn apply_broadcast(
+        &self,
+        channel: &str,
+        action: BroadcastAction,
+    ) -> Result<BroadcastChange, AwsError> {
+        let now = now();
+        self.store.write(|state| {
+            let channel = self.find_channel(state, channel)?.clone();
+            let arn = self.channel_arn(&channel.id);
+            let sessions = state.sessions.entry(channel.id.clone()).or_default();
+            let live = sessions.iter_mut().rev().find(|s| s.end.is_none());
+            let mut events = Vec::new();
+            let mut emit = |session: &mut Session, detail_type: &'static str, name: &str, detail| {
+                session.record(TruncatedEvent {
+                    name: name.to_owned(),
+                    kind: detail_type.to_owned(),
+                    time: now,
+                    code: None,
+                });
+                events.push(IvsEvent {
+                    detail_type,
+                    time: now,
+                    channel_arn: arn.clone(),
+                    detail,
+                });
+            };
+            let state_detail = |name: &str, stream_id: &str| {
+                json!({"event_name": name, "channel_name": channel.name, "stream_id": stream_id})
+            };
+            let stream_id = match (action, live) {
+                (BroadcastAction::Start, Some(_)) => {
+                    return Err(AwsError::new(
+                        409,
+                        "ConflictException",
+                        "Channel is already broadcasting",
+                    ))
+                }
+                (BroadcastAction::Start | BroadcastAction::Fail, None) => {
+                    let mut session = Session::new(channel.clone(), now);
+                    let id = session.stream_id.clone();
+                    emit(
+                        &mut session,
+                        STREAM_STATE_CHANGE,
+                        "Session Created",
+                        state_detail("Session Created", &id),
+                    );
+                    if action == BroadcastAction::Start {
+                        emit(
+                            &mut session,
+                            STREAM_STATE_CHANGE,
+                            "Stream Start",
+                            state_detail("Stream Start", &id),
+                        );
+                    } else {
+                        fail(&mut session, &mut emit, &channel.name, now);
+                    }
+                    sessions.push(session);
+                    id
+                }
+                (_, None) => return Err(not_broadcasting()),
+                (BroadcastAction::Stop, Some(session)) => {
+                    let id = session.stream_id.clone();
+                    emit(
+                        session,
+                        STREAM_STATE_CHANGE,
+                        "Stream End",
+                        state_detail("Stream End", &id),
+                    );
+                    emit(
+                        session,
+                        STREAM_STATE_CHANGE,
+                        "Session Ended",
+                        state_detail("Session Ended", &id),
+                    );
+                    session.finish(now);
+                    id
+                }
+                (BroadcastAction::Fail, Some(session)) => {
+                    fail(session, &mut emit, &channel.name, now);
+                    session.stream_id.clone()
+                }
+                (BroadcastAction::Starve, Some(session)) => {
+                    if session.health == Health::Healthy {
+                        session.health = Health::Starving;
+                        session.starved.push(Interval {
+                            start: now,
+                            end: None,
+                        });
+                        let detail = state_detail("Starvation Start", &session.stream_id);
+                        emit(session, STREAM_HEALTH_CHANGE, "Starvation Start", detail);
+                    }
+                    session.stream_id.clone()
+                }
+                (BroadcastAction::Recover, Some(session)) => {
+                    if session.health == Health::Starving {
+                        session.health = Health::Healthy;
+                        session.close_starvation(now);
+                        let detail = state_detail("Starvation End", &session.stream_id);
+                        emit(session, STREAM_HEALTH_CHANGE, "Starvation End", detail);
+                    }
+                    session.stream_id.clone()
+                }
+                (BroadcastAction::Breach, Some(session)) => {
+                    let limit = ingest_bitrate_limit(&channel.channel_type);
+                    session.has_error_event = true;
+                    // Limit Breach carries no stream_id: receivers attach it by time.
+                    let detail = json!({
+                        "limit_name": "Ingest Bitrate",
+                        "limit_value": limit,
+                        "exceeded_by": 120_000,
+                        "limit_unit": "bits per second",
+                        "channel_name": channel.name,
+                    });
+                    emit(session, LIMIT_BREACH, "Ingest Bitrate", detail);
+                    session.stream_id.clone()
+                }
+            };
+            let (live, health) = sessions
+                .iter()
+                .rev()
+                .find(|s| s.stream_id == stream_id)
+                .map(|s| (s.end.is_none(), s.health.as_str()))
+                .unwrap_or((false, Health::Healthy.as_str()));
+            Ok(BroadcastChange {
+                channel_arn: arn,
+                stream_id: Some(stream_id),
+                live,
+                health,
+                events,
+            })
+        })
+    }
+
+    fn channel_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:ivs:{}:{}:channel/{id}",
+            self.region, self.account_id
+        )
+    }
+
+    fn stream_key_arn(&self, id: &str) -> String {
+        format!(
+            "arn:aws:ivs:{}:{}:stream-key/{id}",
+            self.region, self.account_id
+        )
+    }
+
+    /// The resource id of one of this account's IVS ARNs of `kind` (`channel`, `stream-key`).
+    fn resource_id<'a>(&self, arn: &'a str, kind: &str) -> Option<&'a str> {
+        let prefix = format!("arn:aws:ivs:{}:{}:{kind}/", self.region, self.account_id);
+        arn.strip_prefix(prefix.as_str())
+    }
+
+    fn find_channel<'s>(&self, state: &'s State, reference: &str) -> Result<&'s Channel, AwsError> {
+        let id = self.resource_id(reference, "channel").unwrap_or(reference);
+        if let Some(channel) = state.channels.get(id) {
+            return Ok(channel);
+        }
+        let mut named = state.channels.values().filter(|c| c.name == reference);
+        match (named.next(), named.next()) {
+            (Some(channel), None) => Ok(channel),
+            (Some(_), Some(_)) => Err(AwsError::validation(format!(
+                "Several channels are named {reference}; use the channel ARN"
+            ))),
+            _ => Err(not_found(format!("Channel {reference} does not exist"))),
+        }
+    }
+
+    /// Admits one PutMetadata call for a channel, or refuses it past the per-second quota.
+    fn admit_metadata(&self, channel_id: &str) -> Result<(), AwsError> {
+        let now = Instant::now();
+        let mut windows = lock(&self.metadata_rate);
+        let window = windows.entry(channel_id.to_owned()).or_default();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            window.pop_front();
+        }
+        if window.len() >= METADATA_REQUESTS_PER_SECOND {
+            return Err(AwsError::new(
+                429,
+                "ThrottlingException",
+                "Request rate exceeded for PutMetadata on this channel",
+            ));
+        }
+        window.push_back(now);
+        Ok(())
+    }
+
+    fn store_metadata(&self, channel_id: &str, payload: String) {
+        lock(&self.metadata)
+            .entry(channel_id.to_owned())
+            .or_default()
+            .push(MetadataRecord {
+                time: OffsetDateTime::now_utc(),
+                payload,
+            });
+    }
+}
+
+/// Stream Failure followed by the session ending, as IVS reports a stream it cannot process.
+fn fail(
+    session: &mut Session,
+    emit: &mut impl FnMut(&mut Session, &'static str, &str, Value),
+    channel_name: &str,
+    now: OffsetDateTime,
+) {
+    let id = session.stream_id.clone();
+    session.has_error_event = true;
+    emit(
+        session,
+        STREAM_STATE_CHANGE,
+        "Stream Failure",
+        json!({
+            "event_name": "Stream Failure",
+            "channel_name": channel_name,
+            "stream_id": id,
+            "reason": "Transcode capacity exceeded. Please try again.",
+        }),
+    );
+    emit(
+        session,
+        STREAM_STATE_CHANGE,
+        "Session Ended",
+        json!({"event_name": "Session Ended", "channel_name": channel_name, "stream_id": id}),
+    );
+    session.finish(now);
+}
+
+/// The ingest bitrate IVS enforces per channel type, in bits per second.
+fn ingest_bitrate_limit(channel_type: &str) -> u64 {
+    match channel_type {
+        "BASIC" => 1_500_000,
+        _ => 8_500_000,
+    }
+}
+
+/// Now, in whole seconds: EventBridge times have no fraction, and session times match them.
+fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+fn not_found(message: impl Into<String>) -> AwsError {
+    AwsError::new(404, "ResourceNotFoundException", message)
+}
+
+fn not_broadcasting() -> AwsError {
+    AwsError::new(404, "ChannelNotBroadcasting", "Channel is not broadcasting")
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Session {
+    fn record(&mut self, event: TruncatedEvent) {
+        self.events.push(event);
+        if self.events.len() > MAX_TRUNCATED_EVENTS {
+            self.events.remove(0);
+        }
+    }
+
+    fn finish(&mut self, now: OffsetDateTime) {
+        self.close_starvation(now);
+        self.end = Some(now);
+    }
+
+    fn close_starvation(&mut self, now: OffsetDateTime) {
+        if let Some(open) = self.starved.iter_mut().find(|i| i.end.is_none()) {
+            open.end = Some(now);
+        }
+    }
+}
