@@ -1,1 +1,23 @@
-//! ugc-dynamo
+//! DynamoDB access for the UGC platform: table and index definitions ([`tables`]), client
+//! construction ([`client`]), item ⇄ domain codecs ([`codec`]) and the repositories the services use
+//! ([`ChannelsRepo`], [`StreamsRepo`]). Races are settled by DynamoDB itself, with condition
+//! expressions, single-operation updates and transactions; see each operation.
+
+pub mod channels;
+pub mod client;
+pub mod codec;
+pub mod error;
+pub mod streams;
+pub mod tables;
+
+pub use channels::{
+    AssetVersionOutcome, AssetWrite, ChannelResources, ChannelsRepo, FollowOutcome, NewProfile,
+    PreferenceNames, ProvisioningClaim,
+};
+pub use client::{client_from_config, client_from_env};
+pub use codec::{ChannelAsset, ChannelRecord, StoredSession};
+pub use error::DbError;
+pub use streams::{
+    ApplyOutcome, Attachment, InvalidPageKey, LiveSession, PageKey, SessionsPage, StreamsRepo,
+};
+pub use tables::{create_tables, delete_tables, TableNames};

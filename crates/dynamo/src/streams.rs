@@ -1,0 +1,938 @@
+//! The streams table: one item per IVS stream session (upstream's shape, plus the attributes listed
+//! in [`crate::codec::session_attr`]), and one bookkeeping item per channel, `id = "#channel"`.
+//!
+//! **Writing a session.** The stored state is the domain's [`SessionSummary`], a pure function of
+//! the session's event set. `apply_event` reads the item, merges the event (a no-op for a
+//! redelivery) and writes the whole state back conditional on the `version` it read, retrying on
+//! conflict, so concurrent events never lose each other and any order gives the same item.
+//!
+//! **Open and live, one per channel.** The channel item records the newest session by (startTime,
+//! id): its "head". A session whose Session Created is known claims the head with a conditional
+//! update; the claim returns the previous head, which the claimer marks `superseded` (a session that
+//! finds a newer head marks itself). Head changes are linearised by DynamoDB and every displaced head
+//! is superseded by its displacer, so exactly the newest session can carry `isOpen`/`isLive`,
+//! whatever the arrival order; a late Session Created of an older session never closes a newer one.
+//! Marking bumps `version`, so a concurrent write of the marked session re-reads and sees it.
+//!
+//! **Events without a session.** A Limit Breach may lack `stream_id`. It is attached to the session
+//! whose [start, end] contains its time (domain [`attach`]); when none is known it is kept in the
+//! channel item's `pendingEvents`. Two orderings make sure it is not stranded: the breach path writes
+//! the pending entry *then* looks for the session again, and the session path writes its startTime
+//! *then* reads the pending list (the head claim returns it). Whichever runs second sees the other;
+//! attaching twice is harmless because events are idempotent on their id. Known limit: an event is
+//! attached against the spans known when it is attached, so a Session Ended that arrives later with
+//! an earlier time does not detach it.
+
+use std::collections::{BTreeMap, HashSet};
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use time::OffsetDateTime;
+use ugc_domain::session::{attach, EventKind, IvsEvent, SessionSpan, SessionSummary, StoredEvent};
+use ugc_domain::{format_iso_seconds, parse_iso, ChannelArn, StreamId};
+
+use crate::channels::{conditional_update, conflict_backoff, Conditional};
+use crate::codec::{
+    event_from_attribute, event_to_attribute, get_bool, get_n, get_s, json_to_attribute, n, s,
+    session_attr as a, summary_attributes, summary_from_item, Item, StoredSession,
+};
+use crate::error::DbError;
+use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
+
+/// Sort key of the per-channel bookkeeping item (stream ids always start with `st-`).
+const CHANNEL_ITEM_ID: &str = "#channel";
+const HEAD_START: &str = "headStartTime";
+const HEAD_ID: &str = "headId";
+const PENDING_EVENTS: &str = "pendingEvents";
+const PENDING_IDS: &str = "pendingIds";
+/// Events without a session kept per channel; beyond this they are logged and dropped.
+const PENDING_CAP: i64 = 100;
+const LIVE_VALUE: &str = "true";
+const MAX_ATTEMPTS: u32 = 16;
+/// Upstream's page size for the metrics session list.
+pub const SESSIONS_PAGE_SIZE: i32 = 50;
+/// Concurrent queries when checking a set of channels.
+const CHANNEL_QUERY_CONCURRENCY: usize = 16;
+
+/// What `apply_event` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// The event was new to the session.
+    Applied,
+    /// A redelivery: the session already had it.
+    Duplicate,
+}
+
+/// Where an event without `stream_id` went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attachment {
+    Session(StreamId),
+    /// No known session contains its time yet; kept for the channel.
+    Pending,
+}
+
+/// A live session as listed by the directory and the following list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveSession {
+    pub channel_arn: ChannelArn,
+    pub stream_id: StreamId,
+    pub start_time: OffsetDateTime,
+    pub user_sub: Option<String>,
+}
+
+/// The position after a page of sessions. Serialised as upstream's plaintext (the marshalled
+/// `LastEvaluatedKey`, e.g. `{"channelArn":{"S":"…"},"id":{"S":"…"},"startTime":{"S":"…"}}`); the
+/// service encrypts it into the `nextToken`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageKey(BTreeMap<String, String>);
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid page key")]
+pub struct InvalidPageKey;
+
+const PAGE_KEY_ATTRS: [&str; 3] = [a::CHANNEL_ARN, a::ID, a::START_TIME];
+
+impl PageKey {
+    fn from_item(item: &Item) -> Option<Self> {
+        let map: BTreeMap<String, String> = item
+            .iter()
+            .filter_map(|(k, v)| match v {
+                AttributeValue::S(text) => Some((k.clone(), text.clone())),
+                _ => None,
+            })
+            .collect();
+        (map.len() == item.len()).then_some(Self(map))
+    }
+
+    fn to_item(&self) -> Item {
+        self.0.iter().map(|(k, v)| (k.clone(), s(v))).collect()
+    }
+
+    /// The channel whose list this key continues; the service checks it against the path.
+    pub fn channel_arn(&self) -> Option<&str> {
+        self.0.get(a::CHANNEL_ARN).map(String::as_str)
+    }
+
+    pub fn to_json(&self) -> String {
+        let object: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::json!({ "S": v })))
+            .collect();
+        serde_json::Value::Object(object).to_string()
+    }
+
+    /// Accepts exactly the keys of `startTimeIndex` with string values.
+    pub fn from_json(text: &str) -> Result<Self, InvalidPageKey> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|_| InvalidPageKey)?;
+        let object = value.as_object().ok_or(InvalidPageKey)?;
+        let mut map = BTreeMap::new();
+        for (k, v) in object {
+            if !PAGE_KEY_ATTRS.contains(&k.as_str()) {
+                return Err(InvalidPageKey);
+            }
+            let text = v
+                .as_object()
+                .filter(|o| o.len() == 1)
+                .and_then(|o| o.get("S"))
+                .and_then(|s| s.as_str())
+                .ok_or(InvalidPageKey)?;
+            map.insert(k.clone(), text.to_owned());
+        }
+        if map.len() != PAGE_KEY_ATTRS.len() {
+            return Err(InvalidPageKey);
+        }
+        Ok(Self(map))
+    }
+}
+
+/// One page of a channel's sessions, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionsPage {
+    pub sessions: Vec<StoredSession>,
+    pub next: Option<PageKey>,
+}
+
+/// Session state after a merge, as `apply_event` needs it next.
+struct Merged {
+    changed: bool,
+    summary: SessionSummary,
+    superseded: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct StreamsRepo {
+    client: Client,
+    table: String,
+}
+
+fn session_key(channel_arn: &str, id: &str) -> Item {
+    Item::from([
+        (a::CHANNEL_ARN.to_owned(), s(channel_arn)),
+        (a::ID.to_owned(), s(id)),
+    ])
+}
+
+fn contention(what: &str) -> DbError {
+    DbError::Unavailable(format!("{what} kept conflicting with concurrent writes").into())
+}
+
+impl StreamsRepo {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Applies an event that names its session. Idempotent on the event id and order-independent
+    /// (see the module notes). `user_sub` is the channel owner; it is stored with the first event.
+    pub async fn apply_event(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        user_sub: &str,
+        event: &IvsEvent,
+    ) -> Result<ApplyOutcome, DbError> {
+        let merged = self
+            .merge_into_session(channel_arn, stream_id, user_sub, event)
+            .await?;
+        if let Some(start) = merged.summary.start_time {
+            let channel_item = if merged.superseded {
+                self.channel_item(channel_arn).await?
+            } else {
+                self.claim_head(channel_arn, stream_id, start).await?
+            };
+            self.attach_pending(channel_arn, user_sub, channel_item.as_ref())
+                .await?;
+        }
+        Ok(if merged.changed {
+            ApplyOutcome::Applied
+        } else {
+            ApplyOutcome::Duplicate
+        })
+    }
+
+    /// Applies any event of a channel: with `stream_id` like [`Self::apply_event`], without one
+    /// (a Limit Breach) to the session containing its time, or kept until that session is known.
+    pub async fn apply_channel_event(
+        &self,
+        channel_arn: &ChannelArn,
+        user_sub: &str,
+        event: &IvsEvent,
+    ) -> Result<Attachment, DbError> {
+        if let Some(stream_id) = &event.stream_id {
+            self.apply_event(channel_arn, stream_id, user_sub, event)
+                .await?;
+            return Ok(Attachment::Session(stream_id.clone()));
+        }
+        if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
+            self.merge_into_session(channel_arn, &stream_id, user_sub, event)
+                .await?;
+            return Ok(Attachment::Session(stream_id));
+        }
+        self.add_pending(channel_arn, event).await?;
+        // The session may have appeared between the lookup and the pending write.
+        if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
+            self.merge_into_session(channel_arn, &stream_id, user_sub, event)
+                .await?;
+            self.remove_pending(channel_arn, &event.id).await?;
+            return Ok(Attachment::Session(stream_id));
+        }
+        Ok(Attachment::Pending)
+    }
+
+    async fn get_item(&self, channel_arn: &str, id: &str) -> Result<Option<Item>, DbError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn, id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out.item().cloned())
+    }
+
+    /// Read, merge, conditional write on `version`, retry on conflict.
+    async fn merge_into_session(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        user_sub: &str,
+        event: &IvsEvent,
+    ) -> Result<Merged, DbError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let item = self
+                .get_item(channel_arn.as_str(), stream_id.as_str())
+                .await?;
+            let (mut summary, version, superseded) = match &item {
+                Some(item) => (
+                    summary_from_item(item),
+                    get_n(item, a::VERSION),
+                    get_bool(item, a::SUPERSEDED).unwrap_or(false),
+                ),
+                None => (SessionSummary::default(), None, false),
+            };
+            let changed = summary.apply(event);
+            if !changed && version.is_some() {
+                return Ok(Merged {
+                    changed,
+                    summary,
+                    superseded,
+                });
+            }
+            let open = summary.start_time.is_some() && !summary.is_ended() && !superseded;
+            let live = summary.start_time.is_some() && summary.is_live() && !superseded;
+
+            let (set, mut remove) = summary_attributes(&summary);
+            let mut request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())));
+            let mut sets = Vec::new();
+            for (index, (name, value)) in set.into_iter().enumerate() {
+                sets.push(format!("#a{index} = :a{index}"));
+                request = request
+                    .expression_attribute_names(format!("#a{index}"), name)
+                    .expression_attribute_values(format!(":a{index}"), value);
+            }
+            sets.push("#userSub = if_not_exists(#userSub, :sub)".to_owned());
+            sets.push("#version = :newVersion".to_owned());
+            if open {
+                sets.push("#isOpen = :true".to_owned());
+            } else {
+                remove.push(a::IS_OPEN);
+            }
+            if live {
+                sets.push("#isLive = :true".to_owned());
+            } else {
+                remove.push(a::IS_LIVE);
+            }
+            if open || live {
+                request = request.expression_attribute_values(":true", s(LIVE_VALUE));
+            }
+            let mut expression = format!("SET {}", sets.join(", "));
+            if !remove.is_empty() {
+                let mut names = Vec::new();
+                for (index, name) in remove.iter().enumerate() {
+                    let placeholder = format!("#r{index}");
+                    request = request.expression_attribute_names(placeholder.clone(), *name);
+                    names.push(placeholder);
+                }
+                expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+            }
+            request = request
+                .update_expression(expression)
+                .expression_attribute_names("#userSub", a::USER_SUB)
+                .expression_attribute_names("#version", a::VERSION)
+                .expression_attribute_names("#isOpen", a::IS_OPEN)
+                .expression_attribute_names("#isLive", a::IS_LIVE)
+                .expression_attribute_values(":sub", s(user_sub))
+                .expression_attribute_values(":newVersion", n(version.unwrap_or(0) + 1));
+            request = match version {
+                Some(v) => request
+                    .condition_expression("#version = :oldVersion")
+                    .expression_attribute_values(":oldVersion", n(v)),
+                None => request.condition_expression("attribute_not_exists(#version)"),
+            };
+            match conditional_update(request.send().await)? {
+                Conditional::Done(_) => {
+                    return Ok(Merged {
+                        changed: true,
+                        summary,
+                        superseded,
+                    })
+                }
+                Conditional::Failed(_) => conflict_backoff(attempt.min(4)).await,
+            }
+        }
+        Err(contention("session write"))
+    }
+
+    async fn channel_item(&self, channel_arn: &ChannelArn) -> Result<Option<Item>, DbError> {
+        self.get_item(channel_arn.as_str(), CHANNEL_ITEM_ID).await
+    }
+
+    /// Makes `stream_id` the channel's head unless a newer session holds it; supersedes whichever
+    /// of the two is older. Returns the channel item as it was (for its pending events).
+    async fn claim_head(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        start: OffsetDateTime,
+    ) -> Result<Option<Item>, DbError> {
+        let start = format_iso_seconds(start);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
+            .update_expression("SET #hs = :start, #hid = :id")
+            .condition_expression(
+                "attribute_not_exists(#hid) OR #hs < :start OR (#hs = :start AND #hid <= :id)",
+            )
+            .expression_attribute_names("#hs", HEAD_START)
+            .expression_attribute_names("#hid", HEAD_ID)
+            .expression_attribute_values(":start", s(&start))
+            .expression_attribute_values(":id", s(stream_id.as_str()))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match conditional_update(result)? {
+            Conditional::Done(out) => {
+                let old = out.attributes().cloned();
+                let previous = old
+                    .as_ref()
+                    .and_then(|item| get_s(item, HEAD_ID))
+                    .filter(|id| *id != stream_id.as_str())
+                    .map(str::to_owned);
+                if let Some(previous) = previous {
+                    self.supersede(channel_arn, &previous).await?;
+                }
+                Ok(old)
+            }
+            Conditional::Failed(old) => {
+                self.supersede(channel_arn, stream_id.as_str()).await?;
+                Ok(old)
+            }
+        }
+    }
+
+    /// Marks a session as no longer the newest of its channel: never open or live again.
+    async fn supersede(&self, channel_arn: &ChannelArn, id: &str) -> Result<(), DbError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), id)))
+            .update_expression(
+                "SET #sup = :true, #version = if_not_exists(#version, :zero) + :one \
+                 REMOVE #isOpen, #isLive",
+            )
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#sup", a::SUPERSEDED)
+            .expression_attribute_names("#version", a::VERSION)
+            .expression_attribute_names("#isOpen", a::IS_OPEN)
+            .expression_attribute_names("#isLive", a::IS_LIVE)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match conditional_update(result)? {
+            Conditional::Done(_) | Conditional::Failed(_) => Ok(()),
+        }
+    }
+
+    /// The session an event without `stream_id` belongs to, from the sessions started at or
+    /// before its time (strongly consistent, newest first).
+    async fn resolve_session(
+        &self,
+        channel_arn: &ChannelArn,
+        time: OffsetDateTime,
+    ) -> Result<Option<StreamId>, DbError> {
+        let mut start_key = None;
+        for _ in 0..10 {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(START_TIME_INDEX)
+                .consistent_read(true)
+                .key_condition_expression("#c = :c AND #st <= :t")
+                .expression_attribute_names("#c", a::CHANNEL_ARN)
+                .expression_attribute_names("#st", a::START_TIME)
+                .expression_attribute_names("#id", a::ID)
+                .expression_attribute_names("#et", a::END_TIME)
+                .expression_attribute_values(":c", s(channel_arn.as_str()))
+                .expression_attribute_values(":t", s(format_iso_seconds(time)))
+                .projection_expression("#id, #st, #et")
+                .scan_index_forward(false)
+                .limit(20)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await?;
+            let spans: Vec<SessionSpan> = out
+                .items()
+                .iter()
+                .filter_map(|item| {
+                    Some(SessionSpan {
+                        stream_id: StreamId::parse(get_s(item, a::ID)?).ok()?,
+                        start: get_s(item, a::START_TIME).and_then(parse_iso),
+                        end: get_s(item, a::END_TIME).and_then(parse_iso),
+                    })
+                })
+                .collect();
+            if let Some(found) = attach(time, &spans) {
+                return Ok(Some(found));
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn add_pending(&self, channel_arn: &ChannelArn, event: &IvsEvent) -> Result<(), DbError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
+            .update_expression(
+                "SET #pe = list_append(if_not_exists(#pe, :none), :one) ADD #pid :ids",
+            )
+            .condition_expression(
+                "(attribute_not_exists(#pid) OR NOT contains(#pid, :id)) AND \
+                 (attribute_not_exists(#pe) OR size(#pe) < :cap)",
+            )
+            .expression_attribute_names("#pe", PENDING_EVENTS)
+            .expression_attribute_names("#pid", PENDING_IDS)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":one",
+                AttributeValue::L(vec![event_to_attribute(&event.stored())]),
+            )
+            .expression_attribute_values(":ids", AttributeValue::Ss(vec![event.id.clone()]))
+            .expression_attribute_values(":id", s(&event.id))
+            .expression_attribute_values(":cap", n(PENDING_CAP))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match conditional_update(result)? {
+            Conditional::Done(_) => Ok(()),
+            Conditional::Failed(old) => {
+                let duplicate = matches!(
+                    old.as_ref().and_then(|item| item.get(PENDING_IDS)),
+                    Some(AttributeValue::Ss(ids)) if ids.contains(&event.id)
+                );
+                if !duplicate {
+                    tracing::warn!(
+                        channel = %channel_arn,
+                        event = %event.id,
+                        "pending event list of the channel is full; event dropped"
+                    );
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn remove_pending(
+        &self,
+        channel_arn: &ChannelArn,
+        event_id: &str,
+    ) -> Result<(), DbError> {
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(item) = self.channel_item(channel_arn).await? else {
+                return Ok(());
+            };
+            let position = match item.get(PENDING_EVENTS) {
+                Some(AttributeValue::L(list)) => list.iter().position(|entry| {
+                    event_from_attribute(entry).is_some_and(|e| e.id == event_id)
+                }),
+                _ => None,
+            };
+            let Some(index) = position else {
+                return Ok(());
+            };
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
+                .update_expression(format!("REMOVE #pe[{index}] DELETE #pid :ids"))
+                .condition_expression(format!("#pe[{index}].#id = :id"))
+                .expression_attribute_names("#pe", PENDING_EVENTS)
+                .expression_attribute_names("#pid", PENDING_IDS)
+                .expression_attribute_names("#id", a::EVENT_ID)
+                .expression_attribute_values(":ids", AttributeValue::Ss(vec![event_id.to_owned()]))
+                .expression_attribute_values(":id", s(event_id))
+                .send()
+                .await;
+            match conditional_update(result)? {
+                Conditional::Done(_) => return Ok(()),
+                Conditional::Failed(_) => conflict_backoff(attempt.min(4)).await,
+            }
+        }
+        Err(contention("pending event removal"))
+    }
+
+    /// Attaches the channel's pending events that a now-known session contains.
+    async fn attach_pending(
+        &self,
+        channel_arn: &ChannelArn,
+        user_sub: &str,
+        channel_item: Option<&Item>,
+    ) -> Result<(), DbError> {
+        let pending: Vec<StoredEvent> = match channel_item.and_then(|item| item.get(PENDING_EVENTS))
+        {
+            Some(AttributeValue::L(list)) => list.iter().filter_map(event_from_attribute).collect(),
+            _ => return Ok(()),
+        };
+        for stored in pending {
+            let Some(kind) = EventKind::from_parts(&stored.event_type, &stored.name) else {
+                continue;
+            };
+            let Some(stream_id) = self.resolve_session(channel_arn, stored.time).await? else {
+                continue;
+            };
+            let event = IvsEvent {
+                id: stored.id.clone(),
+                time: stored.time,
+                channel_arn: channel_arn.clone(),
+                stream_id: None,
+                kind,
+            };
+            self.merge_into_session(channel_arn, &stream_id, user_sub, &event)
+                .await?;
+            self.remove_pending(channel_arn, &stored.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a session IVS no longer broadcasts (the reconciler). Recorded as a synthetic Session
+    /// Ended event with a fixed id per session, so the state stays a function of the event set and
+    /// a repeat is a no-op. `NotFound` when the session is unknown.
+    pub async fn end_session(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        at: OffsetDateTime,
+    ) -> Result<ApplyOutcome, DbError> {
+        let item = self
+            .get_item(channel_arn.as_str(), stream_id.as_str())
+            .await?
+            .ok_or(DbError::NotFound)?;
+        let user_sub = get_s(&item, a::USER_SUB).unwrap_or_default().to_owned();
+        let event = IvsEvent {
+            id: format!("reconciler:{}", stream_id.as_str()),
+            time: at.replace_nanosecond(0).unwrap_or(at),
+            channel_arn: channel_arn.clone(),
+            stream_id: Some(stream_id.clone()),
+            kind: EventKind::SessionEnded,
+        };
+        self.apply_event(channel_arn, stream_id, &user_sub, &event)
+            .await
+    }
+
+    /// One session (strongly consistent).
+    pub async fn get_session(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+    ) -> Result<Option<StoredSession>, DbError> {
+        self.get_item(channel_arn.as_str(), stream_id.as_str())
+            .await?
+            .as_ref()
+            .map(StoredSession::from_item)
+            .transpose()
+    }
+
+    /// The channel's newest session by start time (`startTimeIndex`, newest first, one item).
+    pub async fn latest_session(
+        &self,
+        channel_arn: &ChannelArn,
+    ) -> Result<Option<StoredSession>, DbError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(START_TIME_INDEX)
+            .key_condition_expression("#c = :c")
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_values(":c", s(channel_arn.as_str()))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await?;
+        out.items()
+            .first()
+            .map(StoredSession::from_item)
+            .transpose()
+    }
+
+    /// A page of the channel's sessions for the metrics list: newest first, at most
+    /// [`SESSIONS_PAGE_SIZE`], continuing after `after`.
+    pub async fn sessions_page(
+        &self,
+        channel_arn: &ChannelArn,
+        after: Option<&PageKey>,
+    ) -> Result<SessionsPage, DbError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(START_TIME_INDEX)
+            .key_condition_expression("#c = :c")
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_values(":c", s(channel_arn.as_str()))
+            .scan_index_forward(false)
+            .limit(SESSIONS_PAGE_SIZE)
+            .set_exclusive_start_key(after.map(PageKey::to_item))
+            .send()
+            .await?;
+        let sessions = out
+            .items()
+            .iter()
+            .map(StoredSession::from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SessionsPage {
+            sessions,
+            next: out.last_evaluated_key().and_then(PageKey::from_item),
+        })
+    }
+
+    /// The directory: live channels, newest session first, one entry per channel, at most `limit`.
+    /// One query of the sparse `liveIndex` (no Scan).
+    pub async fn live_directory(&self, limit: usize) -> Result<Vec<LiveSession>, DbError> {
+        let mut seen = HashSet::new();
+        let mut live = Vec::new();
+        let mut start_key = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LIVE_INDEX)
+                .key_condition_expression("#l = :l")
+                .expression_attribute_names("#l", a::IS_LIVE)
+                .expression_attribute_values(":l", s(LIVE_VALUE))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await?;
+            for item in out.items() {
+                if live.len() >= limit {
+                    return Ok(live);
+                }
+                if let Some(session) = live_session(item) {
+                    if seen.insert(session.channel_arn.clone()) {
+                        live.push(session);
+                    }
+                }
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() || live.len() >= limit {
+                return Ok(live);
+            }
+        }
+    }
+
+    /// The live sessions of the given channels (the following list), newest first: one query per
+    /// channel of its newest sessions, run concurrently; no limit on the number of channels.
+    pub async fn live_sessions_for(
+        &self,
+        channels: &[ChannelArn],
+    ) -> Result<Vec<LiveSession>, DbError> {
+        let mut live = Vec::new();
+        for chunk in channels.chunks(CHANNEL_QUERY_CONCURRENCY) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for channel in chunk {
+                let repo = self.clone();
+                let channel = channel.clone();
+                tasks.spawn(async move { repo.channel_live_session(&channel).await });
+            }
+            while let Some(joined) = tasks.join_next().await {
+                let found = joined.map_err(|err| DbError::Other(Box::new(err)))??;
+                live.extend(found);
+            }
+        }
+        live.sort_by(|x, y| {
+            y.start_time
+                .cmp(&x.start_time)
+                .then_with(|| y.channel_arn.cmp(&x.channel_arn))
+        });
+        Ok(live)
+    }
+
+    async fn channel_live_session(
+        &self,
+        channel_arn: &ChannelArn,
+    ) -> Result<Option<LiveSession>, DbError> {
+        // Two items: sessions sharing a start second are not ordered by id in the index, and only
+        // the head can carry `isLive`.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(START_TIME_INDEX)
+            .key_condition_expression("#c = :c")
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_names("#st", a::START_TIME)
+            .expression_attribute_names("#l", a::IS_LIVE)
+            .expression_attribute_names("#u", a::USER_SUB)
+            .expression_attribute_values(":c", s(channel_arn.as_str()))
+            .projection_expression("#c, #id, #st, #l, #u")
+            .scan_index_forward(false)
+            .limit(2)
+            .send()
+            .await?;
+        Ok(out.items().iter().find_map(live_session))
+    }
+
+    /// Stores IVS's ingest configuration of a session once; `false` when one is already stored or
+    /// the session is unknown.
+    pub async fn store_ingest_configuration(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        configuration: &serde_json::Value,
+    ) -> Result<bool, DbError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())))
+            .update_expression("SET #ic = :ic")
+            .condition_expression("attribute_exists(#id) AND attribute_not_exists(#ic)")
+            .expression_attribute_names("#ic", a::INGEST_CONFIGURATION)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(":ic", json_to_attribute(configuration))
+            .send()
+            .await;
+        Ok(matches!(conditional_update(result)?, Conditional::Done(_)))
+    }
+
+    /// Replaces the session's metrics cache with the single entry `key → metrics`. `NotFound` when
+    /// the session is unknown.
+    pub async fn store_metrics(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        key: &str,
+        metrics: &serde_json::Value,
+    ) -> Result<(), DbError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())))
+            .update_expression("SET #m = :m")
+            .condition_expression("attribute_exists(#id)")
+            .expression_attribute_names("#m", a::METRICS)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(
+                ":m",
+                AttributeValue::M(Item::from([(key.to_owned(), json_to_attribute(metrics))])),
+            )
+            .send()
+            .await;
+        match conditional_update(result)? {
+            Conditional::Done(_) => Ok(()),
+            Conditional::Failed(_) => Err(DbError::NotFound),
+        }
+    }
+
+    /// Deletes every item of a channel (its sessions and bookkeeping), for account deletion.
+    /// Returns how many items were deleted.
+    pub async fn delete_channel_sessions(
+        &self,
+        channel_arn: &ChannelArn,
+    ) -> Result<usize, DbError> {
+        let mut deleted = 0;
+        let mut start_key = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#c = :c")
+                .expression_attribute_names("#c", a::CHANNEL_ARN)
+                .expression_attribute_names("#id", a::ID)
+                .expression_attribute_values(":c", s(channel_arn.as_str()))
+                .projection_expression("#c, #id")
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await?;
+            let keys: Vec<Item> = out.items().to_vec();
+            for chunk in keys.chunks(25) {
+                let mut requests = chunk
+                    .iter()
+                    .map(|key| {
+                        Ok(WriteRequest::builder()
+                            .delete_request(
+                                DeleteRequest::builder()
+                                    .set_key(Some(key.clone()))
+                                    .build()?,
+                            )
+                            .build())
+                    })
+                    .collect::<Result<Vec<_>, DbError>>()?;
+                for attempt in 0..MAX_ATTEMPTS {
+                    let result = self
+                        .client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send()
+                        .await?;
+                    requests = result
+                        .unprocessed_items()
+                        .and_then(|items| items.get(&self.table))
+                        .cloned()
+                        .unwrap_or_default();
+                    if requests.is_empty() {
+                        break;
+                    }
+                    conflict_backoff(attempt.min(5)).await;
+                }
+                if !requests.is_empty() {
+                    return Err(DbError::Throttled);
+                }
+                deleted += chunk.len();
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                return Ok(deleted);
+            }
+        }
+    }
+}
+
+fn live_session(item: &Item) -> Option<LiveSession> {
+    if get_s(item, a::IS_LIVE) != Some(LIVE_VALUE) {
+        return None;
+    }
+    Some(LiveSession {
+        channel_arn: ChannelArn::parse(get_s(item, a::CHANNEL_ARN)?).ok()?,
+        stream_id: StreamId::parse(get_s(item, a::ID)?).ok()?,
+        start_time: get_s(item, a::START_TIME).and_then(parse_iso)?,
+        user_sub: get_s(item, a::USER_SUB).map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_key_round_trips_upstream_plaintext() {
+        let text = r#"{"channelArn":{"S":"arn:aws:ivs:us-east-1:1:channel/a"},"id":{"S":"st-1"},"startTime":{"S":"2023-06-14T18:32:41Z"}}"#;
+        let key = PageKey::from_json(text).unwrap();
+        assert_eq!(key.channel_arn(), Some("arn:aws:ivs:us-east-1:1:channel/a"));
+        assert_eq!(key.to_json(), text);
+        assert_eq!(
+            PageKey::from_json(r#"{"id":{"S":"st-1"}}"#),
+            Err(InvalidPageKey)
+        );
+        assert_eq!(
+            PageKey::from_json(
+                r#"{"channelArn":{"N":"1"},"id":{"S":"st-1"},"startTime":{"S":"x"}}"#
+            ),
+            Err(InvalidPageKey)
+        );
+    }
+}
