@@ -1,1 +1,48 @@
-//! ugc-web
+//! Shared actix-web plumbing of the UGC services: typed configuration from the environment,
+//! Cognito access-token verification, the `__type` error shape, CORS, `/status`, request
+//! tracing with OpenTelemetry export, per-action rate limits, the [`Application`] shape with
+//! graceful shutdown, and the `healthcheck` subcommand.
+//!
+//! A service's `main`:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use actix_web::web;
+//! use ugc_web::{Application, AuthUser, CommonConfig, Verifier};
+//!
+//! ugc_web::healthcheck::run_if_requested();
+//! let common = CommonConfig::from_env().unwrap_or_else(|e| e.exit());
+//! let _telemetry = ugc_web::telemetry::init(&common)?;
+//! let verifier = Verifier::new(common.require_auth().unwrap_or_else(|e| e.exit())).await?;
+//! let app = Application::build(
+//!     common.bind()?,
+//!     move |cfg: &mut web::ServiceConfig| {
+//!         cfg.app_data(web::Data::new(verifier.clone()))
+//!             .route("/me", web::get().to(|user: AuthUser| async move { user.username }));
+//!     },
+//!     &common,
+//! )?;
+//! app.run_until_stopped().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod cors;
+pub mod env;
+pub mod error;
+pub mod extract;
+pub mod healthcheck;
+pub mod rate_limit;
+pub mod routing;
+pub mod startup;
+pub mod telemetry;
+
+pub use auth::{AuthUser, MaybeAuthUser, Verifier};
+pub use config::{AuthConfig, CommonConfig, LogFormat};
+pub use cors::CorsConfig;
+pub use env::ConfigError;
+pub use error::ApiError;
+pub use extract::Json;
+pub use rate_limit::{Action, ClientIp, RateKey, RateLimitConfig, RateLimiter};
+pub use startup::Application;

@@ -1,0 +1,228 @@
+//! Amazon Cognito user pool: sign-up, password reset, username alias, account removal.
+
+use aws_sdk_cognitoidentityprovider::types::AttributeType;
+
+use crate::sdk_error::{classify, Failure};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// Cognito refused the request. `name` is Cognito's error name (`UsernameExistsException`,
+    /// `AliasExistsException`, `InvalidPasswordException`, `UserLambdaValidationException`, ...), which
+    /// the API passes through as `__type`; `message` is Cognito's message.
+    #[error("{name}: {message}")]
+    Cognito { name: String, message: String },
+    #[error("Cognito throttled the request")]
+    Throttled,
+    #[error("Cognito unavailable: {0}")]
+    Unavailable(String),
+    #[error("unexpected Cognito failure: {0}")]
+    Unexpected(String),
+}
+
+impl IdentityError {
+    /// Cognito's error name when Cognito refused the request.
+    pub fn cognito_name(&self) -> Option<&str> {
+        match self {
+            IdentityError::Cognito { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    pub fn is_user_not_found(&self) -> bool {
+        self.cognito_name() == Some("UserNotFoundException")
+    }
+}
+
+impl From<Failure> for IdentityError {
+    fn from(failure: Failure) -> Self {
+        // Throttling is checked first: TooManyRequestsException is a rate limit, not a user error.
+        if failure.is_throttling() {
+            return IdentityError::Throttled;
+        }
+        if failure.is_unavailable() {
+            return IdentityError::Unavailable(failure.describe());
+        }
+        match failure {
+            Failure::Service { code, message, .. } => IdentityError::Cognito {
+                name: code,
+                message,
+            },
+            other => IdentityError::Unexpected(other.describe()),
+        }
+    }
+}
+
+fn map_err<E>(
+    err: aws_sdk_cognitoidentityprovider::error::SdkError<
+        E,
+        aws_sdk_cognitoidentityprovider::config::http::HttpResponse,
+    >,
+) -> IdentityError
+where
+    E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    classify(err).into()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignUpOutcome {
+    pub user_sub: String,
+    /// True when the PreSignUp trigger auto-confirmed the user.
+    pub confirmed: bool,
+}
+
+/// Cognito user-pool client bound to one pool and its app client (no client secret, as upstream).
+#[derive(Clone, Debug)]
+pub struct IdentityClient {
+    client: aws_sdk_cognitoidentityprovider::Client,
+    user_pool_id: String,
+    client_id: String,
+}
+
+impl IdentityClient {
+    pub fn new(
+        sdk_config: &aws_config::SdkConfig,
+        user_pool_id: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> Self {
+        Self::from_client(
+            aws_sdk_cognitoidentityprovider::Client::new(sdk_config),
+            user_pool_id,
+            client_id,
+        )
+    }
+
+    pub fn from_client(
+        client: aws_sdk_cognitoidentityprovider::Client,
+        user_pool_id: impl Into<String>,
+        client_id: impl Into<String>,
+    ) -> Self {
+        IdentityClient {
+            client,
+            user_pool_id: user_pool_id.into(),
+            client_id: client_id.into(),
+        }
+    }
+
+    pub fn user_pool_id(&self) -> &str {
+        &self.user_pool_id
+    }
+
+    /// `SignUp` with the e-mail attribute.
+    pub async fn sign_up(
+        &self,
+        username: &str,
+        password: &str,
+        email: &str,
+    ) -> Result<SignUpOutcome, IdentityError> {
+        let email = AttributeType::builder()
+            .name("email")
+            .value(email)
+            .build()
+            .map_err(|err| IdentityError::Unexpected(err.to_string()))?;
+        let output = self
+            .client
+            .sign_up()
+            .client_id(&self.client_id)
+            .username(username)
+            .password(password)
+            .user_attributes(email)
+            .send()
+            .await
+            .map_err(map_err)?;
+        let user_sub = output.user_sub();
+        if user_sub.is_empty() {
+            return Err(IdentityError::Unexpected(format!(
+                "Missing sub for user account: {username}"
+            )));
+        }
+        Ok(SignUpOutcome {
+            user_sub: user_sub.to_owned(),
+            confirmed: output.user_confirmed(),
+        })
+    }
+
+    /// `ForgotPassword`: Cognito e-mails a reset code. `username` may be the preferred username alias.
+    pub async fn forgot_password(&self, username: &str) -> Result<(), IdentityError> {
+        self.client
+            .forgot_password()
+            .client_id(&self.client_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// `AdminUpdateUserAttributes` setting `preferred_username`; Cognito enforces uniqueness of the
+    /// alias (`AliasExistsException`). `username` is the sign-up username (the token's `username`).
+    pub async fn set_preferred_username(
+        &self,
+        username: &str,
+        new_preferred_username: &str,
+    ) -> Result<(), IdentityError> {
+        let attribute = AttributeType::builder()
+            .name("preferred_username")
+            .value(new_preferred_username)
+            .build()
+            .map_err(|err| IdentityError::Unexpected(err.to_string()))?;
+        self.client
+            .admin_update_user_attributes()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .user_attributes(attribute)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// `AdminDisableUser`. A user that no longer exists counts as disabled.
+    pub async fn admin_disable_user(&self, username: &str) -> Result<(), IdentityError> {
+        let result = self
+            .client
+            .admin_disable_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .send()
+            .await;
+        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
+    }
+
+    /// `AdminDeleteUser`. A user that no longer exists counts as deleted, so a retried account
+    /// deletion completes.
+    pub async fn admin_delete_user(&self, username: &str) -> Result<(), IdentityError> {
+        let result = self
+            .client
+            .admin_delete_user()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .send()
+            .await;
+        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
+    }
+
+    /// `AdminUserGlobalSignOut`: revokes the user's refresh tokens. A user that no longer exists has
+    /// no tokens left to revoke.
+    pub async fn admin_user_global_sign_out(&self, username: &str) -> Result<(), IdentityError> {
+        let result = self
+            .client
+            .admin_user_global_sign_out()
+            .user_pool_id(&self.user_pool_id)
+            .username(username)
+            .send()
+            .await;
+        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
+    }
+}
+
+fn ignore_user_not_found(result: Result<(), IdentityError>) -> Result<(), IdentityError> {
+    match result {
+        Err(err) if err.is_user_not_found() => Ok(()),
+        other => other,
+    }
+}

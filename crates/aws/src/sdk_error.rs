@@ -1,0 +1,95 @@
+//! One classification of SDK failures shared by every client module.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// What went wrong with an SDK call, reduced to what the modules map from.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The service answered with an error: its code (the error's name), message and HTTP status.
+    Service {
+        code: String,
+        message: String,
+        status: u16,
+    },
+    /// No answer: connection refused, DNS failure, timeout.
+    Transport(String),
+    /// The request could not be built or the response could not be read.
+    Other(String),
+}
+
+/// Error codes AWS services use to say "slow down".
+const THROTTLING_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+impl Failure {
+    pub(crate) fn is_throttling(&self) -> bool {
+        match self {
+            Failure::Service { code, status, .. } => {
+                *status == 429 || THROTTLING_CODES.contains(&code.as_str())
+            }
+            _ => false,
+        }
+    }
+
+    /// A server fault (5xx) or no answer at all: worth a 503 and a later retry.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            Failure::Service { status, .. } => *status >= 500,
+            Failure::Transport(_) => true,
+            Failure::Other(_) => false,
+        }
+    }
+
+    pub(crate) fn code(&self) -> Option<&str> {
+        match self {
+            Failure::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Failure::Service { message, .. } => message,
+            Failure::Transport(text) | Failure::Other(text) => text,
+        }
+    }
+
+    /// One line for logs and `Unexpected` variants.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Failure::Service {
+                code,
+                message,
+                status,
+            } => format!("{code} (HTTP {status}): {message}"),
+            Failure::Transport(text) => format!("no response: {text}"),
+            Failure::Other(text) => text.clone(),
+        }
+    }
+}
+
+pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(ctx) => Failure::Service {
+            code: ctx.err().code().unwrap_or("UnknownError").to_owned(),
+            message: ctx.err().message().unwrap_or_default().to_owned(),
+            status: ctx.raw().status().as_u16(),
+        },
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            Failure::Transport(DisplayErrorContext(&err).to_string())
+        }
+        _ => Failure::Other(DisplayErrorContext(&err).to_string()),
+    }
+}

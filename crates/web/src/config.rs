@@ -1,0 +1,266 @@
+//! What every service reads from its environment. Service-specific settings (table names, ...)
+//! live in the service and use [`crate::env`] the same way.
+//!
+//! | Variable | Meaning | Default |
+//! |---|---|---|
+//! | `PORT` | listen port (host is `0.0.0.0`) | `8080` |
+//! | `SERVICE_NAME` | route groups (`all`, `channels`, `metrics`); also the telemetry service name | unset |
+//! | `ALLOWED_ORIGINS` | JSON array of CORS origins, `"*"` = any, unset/`[]` = off | unset |
+//! | `USER_POOL_ID`, `USER_POOL_CLIENT_ID`, `REGION` | Cognito access-token verification | — |
+//! | `COGNITO_ISSUER` | expected `iss` | `https://cognito-idp.<REGION>.amazonaws.com/<USER_POOL_ID>` |
+//! | `COGNITO_JWKS_URL` | where the signing keys are | `<issuer>/.well-known/jwks.json` |
+//! | `TRUSTED_PROXY_HOPS` | proxies in front of the service that append to `X-Forwarded-For` | `0` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP/HTTP collector base URL; unset = no export | unset |
+//! | `LOG_FORMAT` | `json` or `text` | `json` |
+//! | `BODY_LIMIT_BYTES` | largest accepted request body | `1048576` |
+//! | `SHUTDOWN_TIMEOUT` | drain time after SIGTERM (seconds or `10s`, `1m`) | `20s` |
+//! | `RATE_LIMIT_<ACTION>` | see [`crate::rate_limit`] | per action |
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::cors::CorsConfig;
+use crate::env::{ConfigError, Vars};
+use crate::rate_limit::RateLimitConfig;
+
+pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "text" | "pretty" => Ok(Self::Text),
+            _ => Err("expected json or text".to_owned()),
+        }
+    }
+}
+
+/// Where the Cognito access tokens come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub jwks_url: String,
+}
+
+impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::process())
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let user_pool_id: String = vars.required("USER_POOL_ID")?;
+        let client_id: String = vars.required("USER_POOL_CLIENT_ID")?;
+        let issuer = match vars.raw("COGNITO_ISSUER") {
+            Some(issuer) => {
+                check_url("COGNITO_ISSUER", &issuer)?;
+                issuer.trim_end_matches('/').to_owned()
+            }
+            None => {
+                let region: String = vars.required("REGION")?;
+                format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}")
+            }
+        };
+        let jwks_url = match vars.raw("COGNITO_JWKS_URL") {
+            Some(url) => {
+                check_url("COGNITO_JWKS_URL", &url)?;
+                url
+            }
+            None => format!("{issuer}/.well-known/jwks.json"),
+        };
+        Ok(Self {
+            user_pool_id,
+            client_id,
+            issuer,
+            jwks_url,
+        })
+    }
+}
+
+fn check_url(name: &str, value: &str) -> Result<(), ConfigError> {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            name,
+            format!("expected an http(s) URL ({value:?})"),
+        ))
+    }
+}
+
+/// Settings shared by every service.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    pub host: IpAddr,
+    pub port: u16,
+    pub service_name: Option<String>,
+    pub cors: CorsConfig,
+    /// Present when `USER_POOL_ID` is set; services with authenticated routes call
+    /// [`CommonConfig::require_auth`].
+    pub auth: Option<AuthConfig>,
+    pub trusted_proxy_hops: usize,
+    pub otlp_endpoint: Option<String>,
+    pub log_format: LogFormat,
+    pub body_limit: usize,
+    pub shutdown_timeout: Duration,
+    pub rate_limits: RateLimitConfig,
+}
+
+impl CommonConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::process())
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let auth = if vars.raw("USER_POOL_ID").is_some() {
+            Some(AuthConfig::from_vars(vars)?)
+        } else {
+            None
+        };
+        let otlp_endpoint = match vars.raw("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            Some(url) => {
+                check_url("OTEL_EXPORTER_OTLP_ENDPOINT", &url)?;
+                Some(url)
+            }
+            None => None,
+        };
+        let body_limit: usize = vars.or_default("BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT)?;
+        if body_limit == 0 {
+            return Err(ConfigError::invalid("BODY_LIMIT_BYTES", "must be positive"));
+        }
+        Ok(Self {
+            host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: vars.or_default("PORT", DEFAULT_PORT)?,
+            service_name: vars.optional("SERVICE_NAME")?,
+            cors: CorsConfig::from_origins(&vars.json_string_array("ALLOWED_ORIGINS")?),
+            auth,
+            trusted_proxy_hops: vars.or_default("TRUSTED_PROXY_HOPS", 0usize)?,
+            otlp_endpoint,
+            log_format: vars.or_default("LOG_FORMAT", LogFormat::Json)?,
+            body_limit,
+            shutdown_timeout: vars.duration("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?,
+            rate_limits: RateLimitConfig::from_vars(vars)?,
+        })
+    }
+
+    /// Defaults for tests: `127.0.0.1:0`, CORS off, no auth, default limits.
+    pub fn for_tests() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            service_name: None,
+            cors: CorsConfig::Disabled,
+            auth: None,
+            trusted_proxy_hops: 0,
+            otlp_endpoint: None,
+            log_format: LogFormat::Text,
+            body_limit: DEFAULT_BODY_LIMIT,
+            shutdown_timeout: Duration::from_secs(1),
+            rate_limits: RateLimitConfig::default(),
+        }
+    }
+
+    /// The auth settings, or the error a service with authenticated routes should stop on.
+    pub fn require_auth(&self) -> Result<&AuthConfig, ConfigError> {
+        self.auth.as_ref().ok_or_else(|| ConfigError::Missing {
+            name: "USER_POOL_ID".to_owned(),
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// Binds the configured address (`0.0.0.0:$PORT`).
+    pub fn bind(&self) -> std::io::Result<TcpListener> {
+        TcpListener::bind(self.address())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth_vars(extra: &[(&str, &str)]) -> Vars {
+        let mut pairs = vec![
+            ("USER_POOL_ID", "eu-west-1_abc"),
+            ("USER_POOL_CLIENT_ID", "client"),
+            ("REGION", "eu-west-1"),
+        ];
+        pairs.extend_from_slice(extra);
+        Vars::from_pairs(pairs)
+    }
+
+    #[test]
+    fn cognito_defaults_follow_region_and_pool() {
+        let auth = AuthConfig::from_vars(&auth_vars(&[])).unwrap();
+        assert_eq!(
+            auth.issuer,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+        );
+        assert_eq!(
+            auth.jwks_url,
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn cognito_overrides() {
+        let auth = AuthConfig::from_vars(&auth_vars(&[(
+            "COGNITO_ISSUER",
+            "http://127.0.0.1:9000/eu-west-1_abc/",
+        )]))
+        .unwrap();
+        assert_eq!(auth.issuer, "http://127.0.0.1:9000/eu-west-1_abc");
+        assert_eq!(
+            auth.jwks_url,
+            "http://127.0.0.1:9000/eu-west-1_abc/.well-known/jwks.json"
+        );
+        let auth =
+            AuthConfig::from_vars(&auth_vars(&[("COGNITO_JWKS_URL", "http://k/jwks")])).unwrap();
+        assert_eq!(auth.jwks_url, "http://k/jwks");
+        let err =
+            AuthConfig::from_vars(&auth_vars(&[("COGNITO_JWKS_URL", "ftp://x")])).unwrap_err();
+        assert_eq!(err.variable(), "COGNITO_JWKS_URL");
+    }
+
+    #[test]
+    fn common_defaults_and_errors() {
+        let config = CommonConfig::from_vars(&Vars::from_pairs::<&str, &str>([])).unwrap();
+        assert_eq!(config.address().to_string(), "0.0.0.0:8080");
+        assert!(config.auth.is_none());
+        assert_eq!(
+            config.require_auth().unwrap_err().variable(),
+            "USER_POOL_ID"
+        );
+        assert_eq!(config.body_limit, DEFAULT_BODY_LIMIT);
+        assert_eq!(config.cors, CorsConfig::Disabled);
+        assert_eq!(config.log_format, LogFormat::Json);
+
+        for (name, value) in [
+            ("PORT", "70000"),
+            ("TRUSTED_PROXY_HOPS", "-1"),
+            ("ALLOWED_ORIGINS", "https://a.example"),
+            ("LOG_FORMAT", "xml"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
+            ("BODY_LIMIT_BYTES", "0"),
+            ("RATE_LIMIT_CHAT_TOKEN", "ten"),
+        ] {
+            let err = CommonConfig::from_vars(&Vars::from_pairs([(name, value)])).unwrap_err();
+            assert_eq!(err.variable(), name, "{err}");
+        }
+        let err = CommonConfig::from_vars(&Vars::from_pairs([("USER_POOL_ID", "p")])).unwrap_err();
+        assert_eq!(err.variable(), "USER_POOL_CLIENT_ID");
+    }
+}

@@ -1,0 +1,252 @@
+//! Logs, traces and the request id.
+//!
+//! [`init`] installs a `tracing` subscriber: JSON lines (or text) on stdout filtered by
+//! `RUST_LOG` (default `info`), plus an OpenTelemetry layer exporting spans over OTLP/HTTP
+//! (protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (a collector such as the ADOT sidecar;
+//! `/v1/traces` is appended as the OTLP spec says).
+//!
+//! [`RequestTracing`] gives each request a span carrying the method, the path (never the query
+//! string or headers, so no token is logged), the request id, the status and the latency, and
+//! answers `x-request-id`: the caller's when it sent a sane one, else a new UUID.
+
+use std::future::{ready, Ready};
+use std::rc::Rc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::HttpMessage;
+use futures_util::future::LocalBoxFuture;
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::field::Empty;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{CommonConfig, LogFormat};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: {0}")]
+    Exporter(String),
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled,
+}
+
+/// Flushes and stops span export when dropped; keep it alive in `main`.
+#[must_use = "dropping the guard stops span export"]
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(e) = provider.shutdown() {
+                eprintln!("telemetry shutdown: {e}");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber. With OTLP export on, call it inside the Tokio runtime.
+pub fn init(common: &CommonConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let service_name = common
+        .service_name
+        .clone()
+        .map(|s| format!("ugc-{s}"))
+        .unwrap_or_else(|| "ugc".to_owned());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = match common.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+    };
+
+    let provider = match &common.otlp_endpoint {
+        Some(endpoint) => Some(tracer_provider(endpoint, &service_name)?),
+        None => None,
+    };
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name.clone())));
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(TelemetryGuard { provider })
+}
+
+fn tracer_provider(
+    endpoint: &str,
+    service_name: &str,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .with_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    let processor =
+        opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(resource)
+        .build())
+}
+
+/// The request id of the current request, in the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+fn incoming_request_id(value: Option<&HeaderValue>) -> Option<String> {
+    let v = value?.to_str().ok()?;
+    let sane = !v.is_empty()
+        && v.len() <= 128
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    sane.then(|| v.to_owned())
+}
+
+struct HeaderExtractor<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+}
+
+/// The request-span middleware; see the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct RequestTracing;
+
+impl<S, B> Transform<S, ServiceRequest> for RequestTracing
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = RequestTracingMiddleware<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestTracingMiddleware {
+            service: Rc::new(service),
+        }))
+    }
+}
+
+pub struct RequestTracingMiddleware<S> {
+    service: Rc<S>,
+}
+
+impl<S, B> Service<ServiceRequest> for RequestTracingMiddleware<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let request_id = incoming_request_id(req.headers().get(REQUEST_ID_HEADER))
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let span = tracing::info_span!(
+            "http_request",
+            otel.name = Empty,
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            url.path = %req.path(),
+            http.route = Empty,
+            http.response.status_code = Empty,
+            latency_ms = Empty,
+            request_id = %request_id,
+        );
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(req.headers()))
+        });
+        let _ = span.set_parent(parent);
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        let method = req.method().clone();
+        let service = Rc::clone(&self.service);
+        Box::pin(
+            async move {
+                let mut res = service.call(req).await?;
+                let span = tracing::Span::current();
+                let route = res.request().match_pattern();
+                if let Some(route) = &route {
+                    span.record("http.route", route.as_str());
+                }
+                span.record(
+                    "otel.name",
+                    format!("{method} {}", route.as_deref().unwrap_or("unmatched")).as_str(),
+                );
+                let status = res.status().as_u16();
+                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                span.record("http.response.status_code", status);
+                span.record("latency_ms", latency_ms);
+                tracing::info!(status, latency_ms, "request completed");
+                if let Ok(value) = HeaderValue::from_str(&request_id) {
+                    res.headers_mut()
+                        .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+                }
+                Ok(res)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_sanitised() {
+        let ok = HeaderValue::from_static("abc-123_x.y:z");
+        assert_eq!(
+            incoming_request_id(Some(&ok)).as_deref(),
+            Some("abc-123_x.y:z")
+        );
+        let bad = HeaderValue::from_static("a b");
+        assert_eq!(incoming_request_id(Some(&bad)), None);
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        assert_eq!(incoming_request_id(Some(&long)), None);
+        assert_eq!(incoming_request_id(None), None);
+    }
+}
