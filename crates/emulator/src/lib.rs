@@ -12,6 +12,7 @@ pub mod server;
 pub mod chat;
 pub mod cloudwatch;
 pub mod cognito;
+pub mod creators;
 pub mod events;
 pub mod ivs;
 pub mod s3;

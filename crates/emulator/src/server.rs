@@ -7,7 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::core::config::EmulatorConfig;
-use crate::{chat, cloudwatch, cognito, events, ivs, s3, secrets};
+use crate::{chat, cloudwatch, cognito, creators, events, ivs, s3, secrets};
 
 /// State of every emulated service, shared by all workers. Services reach each other only through
 /// these handles (e.g. the broadcast simulator drives `ivs`, CloudWatch reads `ivs` broadcasts).
@@ -18,6 +18,7 @@ pub struct Shared {
     pub ivs: ivs::Ivs,
     pub chat: chat::Chat,
     pub cloudwatch: cloudwatch::CloudWatch,
+    pub creators: creators::Creators,
     pub s3: s3::S3,
     pub events: events::Events,
 }
@@ -31,6 +32,7 @@ impl Shared {
             ivs: ivs::Ivs::load(dir, &config)?,
             chat: chat::Chat::load(dir, &config)?,
             cloudwatch: cloudwatch::CloudWatch::load(dir, &config)?,
+            creators: creators::Creators::load(dir, &config)?,
             s3: s3::S3::load(dir, &config)?,
             events: events::Events::load(dir, &config)?,
             config,
@@ -90,5 +92,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ivs::configure(cfg);
     chat::configure(cfg);
     events::configure(cfg);
+    creators::configure(cfg);
     s3::configure(cfg);
 }
