@@ -147,11 +147,51 @@ impl SessionSummary {
         summary
     }
 
-    /// Adds an event; returns whether anything changed (false for a redelivery).
+    /// Adds an event; returns whether anything changed (false for a redelivery). Equivalent to
+    /// merging [`SessionSummary::of_event`], without rebuilding the event list.
     pub fn apply(&mut self, event: &IvsEvent) -> bool {
-        let before = self.clone();
-        self.merge(&Self::of_event(event));
-        *self != before
+        let stored = event.stored();
+        let kind = &event.kind;
+        let mut changed = false;
+        match kind {
+            EventKind::SessionCreated => {
+                let start = min_time(self.start_time, Some(stored.time));
+                changed |= start != self.start_time;
+                self.start_time = start;
+            }
+            EventKind::SessionEnded => {
+                let end = max_time(self.end_time, Some(stored.time));
+                changed |= end != self.end_time;
+                self.end_time = end;
+            }
+            _ => {}
+        }
+        let latest = if kind.is_stream_state() {
+            Some(&mut self.latest_stream_state)
+        } else if kind.is_health() {
+            Some(&mut self.latest_health)
+        } else {
+            None
+        };
+        if let Some(latest) = latest {
+            if latest
+                .as_ref()
+                .is_none_or(|current| stored.cmp_full(current) == Ordering::Greater)
+            {
+                *latest = Some(stored.clone());
+                changed = true;
+            }
+        }
+        if kind.is_error() && !self.has_error {
+            self.has_error = true;
+            changed = true;
+        }
+        changed |= self.seen.insert(&stored.id);
+        changed |= insert_capped(&mut self.events, stored);
+        let dropped = self.count_dropped();
+        changed |= dropped != self.dropped_events;
+        self.dropped_events = dropped;
+        changed
     }
 
     /// Joins another summary of the same session into this one.
@@ -185,11 +225,18 @@ impl SessionSummary {
 
     fn count_dropped(&self) -> u32 {
         if self.events.len() < EVENT_CAP {
-            0
-        } else {
-            let cap = u32::try_from(EVENT_CAP).unwrap_or(u32::MAX);
-            self.seen.estimate().saturating_sub(cap)
+            return 0;
         }
+        let mut kept = IdSketch::default();
+        for event in &self.events {
+            kept.insert(&event.id);
+        }
+        if kept == self.seen {
+            // Nothing outside the list was seen (up to a dropped id colliding with a kept one).
+            return 0;
+        }
+        let cap = u32::try_from(EVENT_CAP).unwrap_or(u32::MAX);
+        self.seen.estimate().saturating_sub(cap).max(1)
     }
 
     /// Live: not ended, and the latest stream-state event is Stream Start (or Stream Takeover, its
@@ -229,6 +276,29 @@ impl SessionSummary {
             end: self.end_time,
         }
     }
+}
+
+/// Inserts one event into a sorted, unique, capped list, with the same outcome as
+/// [`capped_union`]; returns whether the list changed.
+fn insert_capped(events: &mut Vec<StoredEvent>, event: StoredEvent) -> bool {
+    if let Some(pos) = events.iter().position(|kept| kept.id == event.id) {
+        if events
+            .get(pos)
+            .is_some_and(|kept| event.cmp_full(kept) != Ordering::Greater)
+        {
+            return false;
+        }
+        events.remove(pos);
+    }
+    let at = events.partition_point(|kept| kept.cmp_order(&event) == Ordering::Less);
+    if events.len() >= EVENT_CAP && at == 0 {
+        // Older than everything kept in a full list: it falls off at once.
+        return false;
+    }
+    events.insert(at, event);
+    let excess = events.len().saturating_sub(EVENT_CAP);
+    events.drain(..excess);
+    true
 }
 
 /// The union of two event lists, unique by id, sorted by the total order, keeping the

@@ -43,10 +43,16 @@ impl IdSketch {
     /// Length of [`IdSketch::to_bytes`].
     pub const BYTES: usize = WORDS * 8;
 
-    pub fn insert(&mut self, id: &str) {
+    /// Adds an id; returns whether the sketch changed.
+    pub fn insert(&mut self, id: &str) -> bool {
         let bit = (hash(id) % BITS as u64) as usize;
-        if let Some(word) = self.0.get_mut(bit / 64) {
-            *word |= 1 << (bit % 64);
+        match self.0.get_mut(bit / 64) {
+            Some(word) => {
+                let before = *word;
+                *word |= 1 << (bit % 64);
+                *word != before
+            }
+            None => false,
         }
     }
 
