@@ -1,4 +1,5 @@
 //! Integration tests of the emulator, through the official AWS SDK clients (and plain HTTP where
 //! a browser SDK is the client). One module per emulated service.
 
+mod chat;
 mod common;
