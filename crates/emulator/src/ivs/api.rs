@@ -18,6 +18,7 @@ use super::model::{
 use super::{not_broadcasting, not_found, BroadcastAction, Ivs, MAX_METADATA_BYTES};
 use crate::core::error::AwsError;
 use crate::core::routing::SigningService;
+use crate::core::sigv4;
 use crate::server::Shared;
 
 /// A successful operation's response.
@@ -48,8 +49,8 @@ const OPERATIONS: &[(&str, Operation)] = &[
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for &(path, operation) in OPERATIONS {
         cfg.service(web::resource(path).route(web::post().to(
-            move |shared: web::Data<Shared>, body: web::Bytes| async move {
-                respond(operation(&shared, &body))
+            move |shared: web::Data<Shared>, req: HttpRequest, body: web::Bytes| async move {
+                respond(authorize(&shared, &req, &body).and_then(|()| operation(&shared, &body)))
             },
         )));
     }
@@ -64,6 +65,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/_emulator/ivs/metadata/{channelId}")
             .route(web::get().to(received_metadata)),
     );
+}
+
+/// Checks the SigV4 signature against the configured credentials and the `ivs` signing name.
+fn authorize(shared: &Shared, req: &HttpRequest, body: &[u8]) -> Result<(), AwsError> {
+    let config = &shared.config;
+    let signature =
+        sigv4::verify_actix(req, body, &config.access_key_id, &config.secret_access_key)?;
+    if signature.service != "ivs" {
+        return Err(AwsError::new(
+            403,
+            "InvalidSignatureException",
+            format!(
+                "Credential should be scoped to correct service: 'ivs'. (scoped to '{}')",
+                signature.service
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn respond(result: Result<Reply, AwsError>) -> HttpResponse {
@@ -620,12 +639,16 @@ struct TagResourceInput {
 }
 
 async fn list_tags_for_resource(shared: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
-    respond(resource_arn(&req).and_then(|arn| {
-        shared.ivs.store.read(|state| {
-            let tags = tags_of(&shared.ivs, state, &arn)?;
-            Ok(Reply::Json(json!({"tags": tags})))
-        })
-    }))
+    respond(
+        authorize(&shared, &req, b"")
+            .and_then(|()| resource_arn(&req))
+            .and_then(|arn| {
+                shared.ivs.store.read(|state| {
+                    let tags = tags_of(&shared.ivs, state, &arn)?;
+                    Ok(Reply::Json(json!({"tags": tags})))
+                })
+            }),
+    )
 }
 
 async fn tag_resource(
@@ -634,6 +657,7 @@ async fn tag_resource(
     body: web::Bytes,
 ) -> HttpResponse {
     respond((|| {
+        authorize(&shared, &req, &body)?;
         let arn = resource_arn(&req)?;
         let input: TagResourceInput = parse(&body)?;
         let new_tags = required(input.tags, "tags")?;
@@ -652,6 +676,7 @@ async fn tag_resource(
 
 async fn untag_resource(shared: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
     respond((|| {
+        authorize(&shared, &req, b"")?;
         let arn = resource_arn(&req)?;
         let keys: Vec<String> = req
             .query_string()

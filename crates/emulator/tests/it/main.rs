@@ -2,4 +2,9 @@
 //! a browser SDK is the client). One module per emulated service.
 
 mod chat;
+mod cloudwatch;
 mod common;
+mod creators;
+mod events;
+mod ivs;
+mod s3;
