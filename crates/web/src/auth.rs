@@ -193,8 +193,9 @@ impl Verifier {
                 config: config.clone(),
                 http,
                 keys: RwLock::new(keys),
+                // The start-up fetch does not count: a rotation right after start can refresh.
                 refresh: tokio::sync::Mutex::new(RefreshState {
-                    last_attempt: Some(Instant::now()),
+                    last_attempt: None,
                     last_error: None,
                 }),
             }),

@@ -305,13 +305,11 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let http_req = req.request().clone();
+        // Routing needs the request unshared, so it cannot be kept for an `Err` here; the
+        // router and handlers answer errors as responses, which is what gets reshaped.
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            let res = match service.call(req).await {
-                Ok(res) => res.map_into_boxed_body(),
-                Err(err) => ServiceResponse::new(http_req, err.error_response()),
-            };
+            let res = service.call(req).await?.map_into_boxed_body();
             Ok(reshape(res))
         })
     }
