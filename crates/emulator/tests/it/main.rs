@@ -4,6 +4,8 @@
 mod chat;
 mod cloudwatch;
 mod common;
+mod events;
+mod ivs;
 mod creators;
 mod events;
 mod ivs;
