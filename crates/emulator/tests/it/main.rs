@@ -4,8 +4,6 @@
 mod chat;
 mod cloudwatch;
 mod common;
-mod events;
-mod ivs;
 mod creators;
 mod events;
 mod ivs;
