@@ -84,7 +84,12 @@ where
     match &err {
         SdkError::ServiceError(ctx) => Failure::Service {
             code: ctx.err().code().unwrap_or("UnknownError").to_owned(),
-            message: ctx.err().message().unwrap_or_default().to_owned(),
+            message: ctx
+                .err()
+                .message()
+                .map(str::to_owned)
+                .or_else(|| body_message(ctx.raw()))
+                .unwrap_or_default(),
             status: ctx.raw().status().as_u16(),
         },
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
@@ -92,4 +97,13 @@ where
         }
         _ => Failure::Other(DisplayErrorContext(&err).to_string()),
     }
+}
+
+/// IVS puts its error text in `exceptionMessage`, which the SDK's generic error metadata does not
+/// read; take it from the JSON body so callers get IVS's message (e.g. for `Validation`).
+fn body_message(response: &HttpResponse) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_slice(response.body().bytes()?).ok()?;
+    ["exceptionMessage", "message", "Message"]
+        .iter()
+        .find_map(|field| body.get(field)?.as_str().map(str::to_owned))
 }
