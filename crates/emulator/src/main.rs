@@ -43,14 +43,30 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        other => Err(format!("unknown command {other:?}")),
+        other => Err(Failure::Usage(format!("unknown command {other:?}"))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
             eprintln!("ugc-emulator: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(message)) => {
+            eprintln!("ugc-emulator: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Why a command failed: a wrong command line (usage is shown) or a failure while running.
+enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Usage(message)
     }
 }
 
@@ -106,14 +122,14 @@ impl Args {
     }
 }
 
-fn serve(args: &[String]) -> Result<(), String> {
+fn serve(args: &[String]) -> Result<(), Failure> {
     let args = Args::parse(
         args,
         &["--chaos-events"],
         &["--port", "--data-dir", "--event-target"],
     )?;
     if let Some(extra) = args.positional.first() {
-        return Err(format!("unexpected argument {extra:?}"));
+        return Err(Failure::Usage(format!("unexpected argument {extra:?}")));
     }
     let port = match args.value("--port", &["UGC_EMULATOR_PORT"]) {
         None => DEFAULT_PORT,
@@ -148,9 +164,10 @@ fn serve(args: &[String]) -> Result<(), String> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
 
-    actix_web::rt::System::new().block_on(async move {
+    let result: Result<(), String> = actix_web::rt::System::new().block_on(async move {
         let data_dir = config.data_dir.clone();
         let target = config.event_target.as_ref().map(|t| t.url.clone());
         let emulator = Emulator::build(config).map_err(|e| format!("cannot start: {e:#}"))?;
@@ -172,16 +189,21 @@ fn serve(args: &[String]) -> Result<(), String> {
             .run_until_stopped()
             .await
             .map_err(|e| format!("server failed: {e}"))
-    })
+    });
+    result.map_err(Failure::Runtime)
 }
 
-fn broadcast(args: &[String]) -> Result<(), String> {
+fn broadcast(args: &[String]) -> Result<(), Failure> {
     let args = Args::parse(args, &[], &["--endpoint"])?;
     let [action, channel] = args.positional.as_slice() else {
-        return Err("broadcast needs an action and a channel".to_owned());
+        return Err(Failure::Usage(
+            "broadcast needs an action and a channel".to_owned(),
+        ));
     };
     if ugc_emulator::ivs::BroadcastAction::parse(action).is_none() {
-        return Err(format!("unknown broadcast action {action:?}"));
+        return Err(Failure::Usage(format!(
+            "unknown broadcast action {action:?}"
+        )));
     }
     let endpoint = args
         .value("--endpoint", &["UGC_EMULATOR_ENDPOINT", "AWS_ENDPOINT_URL"])
@@ -191,8 +213,8 @@ fn broadcast(args: &[String]) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
-    runtime.block_on(async {
+        .map_err(|e| Failure::Runtime(format!("cannot start a runtime: {e}")))?;
+    let result: Result<(), String> = runtime.block_on(async {
         let response = reqwest::Client::new()
             .post(&url)
             .json(&body)
@@ -213,7 +235,8 @@ fn broadcast(args: &[String]) -> Result<(), String> {
         } else {
             Err(format!("the emulator answered {status}: {pretty}"))
         }
-    })
+    });
+    result.map_err(Failure::Runtime)
 }
 
 fn env_or(name: &str, default: &str) -> String {

@@ -335,3 +335,80 @@ async fn the_control_endpoint_refuses_bad_requests() {
         "Transcode capacity exceeded. Please try again."
     );
 }
+
+#[tokio::test]
+async fn the_binary_serves_and_drives_broadcasts() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::process::Command;
+
+    let binary = env!("CARGO_BIN_EXE_ugc-emulator");
+    let mut server = Command::new(binary)
+        .args(["serve", "--port", "0"])
+        .env_remove("UGC_EMULATOR_DATA_DIR")
+        .env_remove("UGC_EMULATOR_EVENT_TARGET_URL")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let endpoint = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(endpoint) = line.strip_prefix("ugc-emulator listening on ") {
+                return endpoint.to_owned();
+            }
+        }
+        panic!("the emulator exited before listening");
+    })
+    .await
+    .unwrap();
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_ivs::Client::new(&sdk);
+    let arn = client
+        .create_channel()
+        .name("alice")
+        .send()
+        .await
+        .unwrap()
+        .channel()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+
+    let broadcast = |action: &'static str, channel: &'static str| {
+        Command::new(binary)
+            .args(["broadcast", action, channel, "--endpoint", &endpoint])
+            .output()
+    };
+    let started = broadcast("start", "alice").await.unwrap();
+    assert!(started.status.success(), "{started:?}");
+    let outcome: Value = serde_json::from_slice(&started.stdout).unwrap();
+    assert_eq!(outcome["channelArn"], arn.as_str());
+    assert_eq!(outcome["live"], true);
+    let stream = client.get_stream().channel_arn(&arn).send().await.unwrap();
+    assert_eq!(
+        stream.stream().unwrap().stream_id(),
+        outcome["streamId"].as_str()
+    );
+
+    // An emulator error fails the command; a bad command line is a usage error.
+    let unknown = broadcast("stop", "nobody").await.unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("ResourceNotFoundException"));
+    let usage = broadcast("dance", "alice").await.unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+
+    server.kill().await.unwrap();
+}
