@@ -58,7 +58,12 @@ impl Serialize for Aggregate {
 impl<'de> Deserialize<'de> for Aggregate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let [sum, count, min, max] = <[f64; 4]>::deserialize(d)?;
-        Ok(Self { sum, count, min, max })
+        Ok(Self {
+            sum,
+            count,
+            min,
+            max,
+        })
     }
 }
 
@@ -70,7 +75,14 @@ impl CloudWatch {
     }
 
     /// Records one datapoint (what PutMetricData does for each `MetricData` entry).
-    pub fn put_point(&self, namespace: &str, name: &str, dimensions: &[(String, String)], time: OffsetDateTime, value: f64) {
+    pub fn put_point(
+        &self,
+        namespace: &str,
+        name: &str,
+        dimensions: &[(String, String)],
+        time: OffsetDateTime,
+        value: f64,
+    ) {
         let mut dims = dimensions.to_vec();
         dims.sort();
         let id = MetricId {
@@ -85,10 +97,11 @@ impl CloudWatch {
     fn put(&self, points: Vec<(MetricId, f64, Aggregate)>) {
         self.store.write(|s| {
             for (id, t, agg) in points {
-                let pos = s
-                    .metrics
-                    .iter()
-                    .position(|m| m.namespace == id.namespace && m.name == id.name && m.dimensions == id.dimensions);
+                let pos = s.metrics.iter().position(|m| {
+                    m.namespace == id.namespace
+                        && m.name == id.name
+                        && m.dimensions == id.dimensions
+                });
                 let metric = match pos {
                     Some(p) => s.metrics.get_mut(p),
                     None => {
@@ -112,15 +125,21 @@ impl CloudWatch {
     }
 
     /// Stored points of `metric` bucketed by `period` within `[start, end)`.
-    fn stored(&self, metric: &MetricId, period: i64, start: f64, end: f64) -> BTreeMap<i64, Aggregate> {
+    fn stored(
+        &self,
+        metric: &MetricId,
+        period: i64,
+        start: f64,
+        end: f64,
+    ) -> BTreeMap<i64, Aggregate> {
         self.store.read(|s| {
             let mut buckets: BTreeMap<i64, Aggregate> = BTreeMap::new();
             let first = (start as i64).div_euclid(period) * period;
-            for m in s
-                .metrics
-                .iter()
-                .filter(|m| m.namespace == metric.namespace && m.name == metric.name && m.dimensions == metric.dimensions)
-            {
+            for m in s.metrics.iter().filter(|m| {
+                m.namespace == metric.namespace
+                    && m.name == metric.name
+                    && m.dimensions == metric.dimensions
+            }) {
                 for (t, agg) in &m.points {
                     if *t < first as f64 || *t >= end {
                         continue;
@@ -144,12 +163,26 @@ struct Metrics<'a> {
 
 impl Source for Metrics<'_> {
     fn series(&self, stat: &MetricStat, start: f64, end: f64) -> Series {
-        let stored = self.shared.cloudwatch.stored(&stat.metric, stat.period, start, end);
-        let mut series: Series = stored.iter().map(|(t, a)| (*t, a.value(stat.stat))).collect();
+        let stored = self
+            .shared
+            .cloudwatch
+            .stored(&stat.metric, stat.period, start, end);
+        let mut series: Series = stored
+            .iter()
+            .map(|(t, a)| (*t, a.value(stat.stat)))
+            .collect();
         if let Some(channel) = synthetic::ivs_channel(&stat.metric) {
             let broadcasts = self.shared.ivs.broadcasts(channel);
             let now = OffsetDateTime::now_utc();
-            for (t, agg) in synthetic::series(&stat.metric.name, channel, &broadcasts, stat.period, start, end, now) {
+            for (t, agg) in synthetic::series(
+                &stat.metric.name,
+                channel,
+                &broadcasts,
+                stat.period,
+                start,
+                end,
+                now,
+            ) {
                 series.entry(t).or_insert(agg.value(stat.stat));
             }
         }
@@ -169,41 +202,77 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn cbor_operation(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
-    let operation = req.match_info().get("operation").unwrap_or_default().to_owned();
+async fn cbor_operation(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
+    let operation = req
+        .match_info()
+        .get("operation")
+        .unwrap_or_default()
+        .to_owned();
     respond(&req, &body, &shared, &operation, Protocol::Cbor)
 }
 
-async fn json_operation(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) -> HttpResponse {
+async fn json_operation(
+    req: HttpRequest,
+    body: web::Bytes,
+    shared: web::Data<Shared>,
+) -> HttpResponse {
     let operation = crate::core::routing::target_operation(&req, "GraniteServiceVersion20100801.")
         .unwrap_or_default()
         .to_owned();
     respond(&req, &body, &shared, &operation, Protocol::Json)
 }
 
-fn respond(req: &HttpRequest, body: &[u8], shared: &Shared, operation: &str, protocol: Protocol) -> HttpResponse {
+fn respond(
+    req: &HttpRequest,
+    body: &[u8],
+    shared: &Shared,
+    operation: &str,
+    protocol: Protocol,
+) -> HttpResponse {
     match handle(req, body, shared, operation, protocol) {
         Ok(out) => wire::ok(protocol, &out),
         Err(e) => e.response(protocol),
     }
 }
 
-fn handle(req: &HttpRequest, body: &[u8], shared: &Shared, operation: &str, protocol: Protocol) -> Result<Out, CwError> {
-    sigv4::verify_actix(req, body, &shared.config.access_key_id, &shared.config.secret_access_key)
-        .map_err(|e| CwError::new(e.status.as_u16(), e.code, e.message))?;
+fn handle(
+    req: &HttpRequest,
+    body: &[u8],
+    shared: &Shared,
+    operation: &str,
+    protocol: Protocol,
+) -> Result<Out, CwError> {
+    sigv4::verify_actix(
+        req,
+        body,
+        &shared.config.access_key_id,
+        &shared.config.secret_access_key,
+    )
+    .map_err(|e| CwError::new(e.status.as_u16(), e.code, e.message))?;
     if req
         .headers()
         .get("content-encoding")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("gzip"))
     {
-        return Err(CwError::invalid("Compressed request bodies are not supported by the emulator."));
+        return Err(CwError::invalid(
+            "Compressed request bodies are not supported by the emulator.",
+        ));
     }
     let input = match protocol {
         Protocol::Cbor => wire::decode_cbor(body)?,
         Protocol::Json if body.is_empty() => Json::Object(serde_json::Map::new()),
-        Protocol::Json => serde_json::from_slice(body)
-            .map_err(|e| CwError::new(400, "SerializationException", format!("Malformed JSON request body: {e}")))?,
+        Protocol::Json => serde_json::from_slice(body).map_err(|e| {
+            CwError::new(
+                400,
+                "SerializationException",
+                format!("Malformed JSON request body: {e}"),
+            )
+        })?,
     };
     match operation {
         "GetMetricData" => get_metric_data(&input, shared),
@@ -233,9 +302,18 @@ fn get_metric_data(input: &Json, shared: &Shared) -> Result<Out, CwError> {
             Out::Map(vec![
                 ("Id", Out::Str(r.id)),
                 ("Label", Out::Str(r.label)),
-                ("Timestamps", Out::List(points.iter().map(|(t, _)| Out::Time(*t as f64)).collect())),
-                ("Values", Out::List(points.iter().map(|(_, v)| Out::F64(*v)).collect())),
-                ("StatusCode", Out::Str(if complete { "Complete" } else { "PartialData" }.to_owned())),
+                (
+                    "Timestamps",
+                    Out::List(points.iter().map(|(t, _)| Out::Time(*t as f64)).collect()),
+                ),
+                (
+                    "Values",
+                    Out::List(points.iter().map(|(_, v)| Out::F64(*v)).collect()),
+                ),
+                (
+                    "StatusCode",
+                    Out::Str(if complete { "Complete" } else { "PartialData" }.to_owned()),
+                ),
                 ("Messages", Out::List(Vec::new())),
             ])
         })
@@ -275,14 +353,30 @@ fn put_metric_data(input: &Json, shared: &Shared) -> Result<Out, CwError> {
                 .ok_or_else(|| CwError::missing(&format!("MetricData.member.{field}")))
         };
         if let Some(v) = d.get("Value").filter(|v| !v.is_null()) {
-            let v = v.as_f64().ok_or_else(|| CwError::invalid("Value must be a number."))?;
+            let v = v
+                .as_f64()
+                .ok_or_else(|| CwError::invalid("Value must be a number."))?;
             points.push((id, t, Aggregate::of(v)));
         } else if let Some(values) = d.get("Values").and_then(Json::as_array) {
             let counts = d.get("Counts").and_then(Json::as_array);
             for (i, v) in values.iter().enumerate() {
-                let v = v.as_f64().ok_or_else(|| CwError::invalid("Values must be numbers."))?;
-                let n = counts.and_then(|c| c.get(i)).and_then(Json::as_f64).unwrap_or(1.0);
-                points.push((id.clone(), t, Aggregate { sum: v * n, count: n, min: v, max: v }));
+                let v = v
+                    .as_f64()
+                    .ok_or_else(|| CwError::invalid("Values must be numbers."))?;
+                let n = counts
+                    .and_then(|c| c.get(i))
+                    .and_then(Json::as_f64)
+                    .unwrap_or(1.0);
+                points.push((
+                    id.clone(),
+                    t,
+                    Aggregate {
+                        sum: v * n,
+                        count: n,
+                        min: v,
+                        max: v,
+                    },
+                ));
             }
         } else if let Some(s) = d.get("StatisticValues").filter(|s| !s.is_null()) {
             points.push((

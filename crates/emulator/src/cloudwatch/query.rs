@@ -78,7 +78,12 @@ pub struct Aggregate {
 
 impl Aggregate {
     pub fn of(value: f64) -> Self {
-        Self { sum: value, count: 1.0, min: value, max: value }
+        Self {
+            sum: value,
+            count: 1.0,
+            min: value,
+            max: value,
+        }
     }
 
     pub fn merge(&mut self, other: &Aggregate) {
@@ -119,7 +124,9 @@ fn str_field<'a>(v: &'a Json, name: &str) -> Result<Option<&'a str>, CwError> {
     match v.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::String(s)) => Ok(Some(s)),
-        Some(_) => Err(CwError::invalid(format!("The parameter {name} must be a string."))),
+        Some(_) => Err(CwError::invalid(format!(
+            "The parameter {name} must be a string."
+        ))),
     }
 }
 
@@ -134,8 +141,11 @@ fn num_field(v: &Json, name: &str) -> Result<Option<f64>, CwError> {
 }
 
 fn period_field(v: &Json) -> Result<Option<i64>, CwError> {
-    let Some(p) = num_field(v, "Period")? else { return Ok(None) };
-    let valid = p.fract() == 0.0 && (matches!(p as i64, 1 | 5 | 10 | 30) || (p >= 60.0 && (p as i64) % 60 == 0));
+    let Some(p) = num_field(v, "Period")? else {
+        return Ok(None);
+    };
+    let valid = p.fract() == 0.0
+        && (matches!(p as i64, 1 | 5 | 10 | 30) || (p >= 60.0 && (p as i64) % 60 == 0));
     if !valid {
         return Err(CwError::invalid(
             "The parameter Period must be 1, 5, 10, 30 or a multiple of 60.",
@@ -157,10 +167,14 @@ pub fn parse_metric(v: &Json) -> Result<MetricId, CwError> {
 pub fn parse_dimensions(v: &Json) -> Result<Vec<(String, String)>, CwError> {
     let mut dims = Vec::new();
     if let Some(list) = v.get("Dimensions").filter(|d| !d.is_null()) {
-        let list = list.as_array().ok_or_else(|| CwError::invalid("Dimensions must be a list."))?;
+        let list = list
+            .as_array()
+            .ok_or_else(|| CwError::invalid("Dimensions must be a list."))?;
         for d in list {
-            let name = str_field(d, "Name")?.ok_or_else(|| CwError::missing("Dimensions.member.Name"))?;
-            let value = str_field(d, "Value")?.ok_or_else(|| CwError::missing("Dimensions.member.Value"))?;
+            let name =
+                str_field(d, "Name")?.ok_or_else(|| CwError::missing("Dimensions.member.Name"))?;
+            let value = str_field(d, "Value")?
+                .ok_or_else(|| CwError::missing("Dimensions.member.Value"))?;
             dims.push((name.to_owned(), value.to_owned()));
         }
     }
@@ -171,10 +185,18 @@ pub fn parse_dimensions(v: &Json) -> Result<Vec<(String, String)>, CwError> {
 impl Request {
     pub fn parse(v: &Json) -> Result<Self, CwError> {
         if !v.is_object() {
-            return Err(CwError::new(400, "SerializationException", "The request body must be a structure."));
+            return Err(CwError::new(
+                400,
+                "SerializationException",
+                "The request body must be a structure.",
+            ));
         }
         if str_field(v, "NextToken")?.is_some() {
-            return Err(CwError::new(400, "InvalidNextToken", "The service cannot process the NextToken: it was not issued by this server."));
+            return Err(CwError::new(
+                400,
+                "InvalidNextToken",
+                "The service cannot process the NextToken: it was not issued by this server.",
+            ));
         }
         let list = v
             .get("MetricDataQueries")
@@ -183,12 +205,16 @@ impl Request {
             .as_array()
             .ok_or_else(|| CwError::invalid("MetricDataQueries must be a list."))?;
         if list.is_empty() || list.len() > 500 {
-            return Err(CwError::invalid("MetricDataQueries must hold between 1 and 500 queries."));
+            return Err(CwError::invalid(
+                "MetricDataQueries must hold between 1 and 500 queries.",
+            ));
         }
         let start = num_field(v, "StartTime")?.ok_or_else(|| CwError::missing("StartTime"))?;
         let end = num_field(v, "EndTime")?.ok_or_else(|| CwError::missing("EndTime"))?;
         if start >= end {
-            return Err(CwError::invalid("The parameter StartTime must be less than the parameter EndTime."));
+            return Err(CwError::invalid(
+                "The parameter StartTime must be less than the parameter EndTime.",
+            ));
         }
         let ascending = match str_field(v, "ScanBy")? {
             None | Some("TimestampDescending") => false,
@@ -199,7 +225,8 @@ impl Request {
         let mut ids = HashSet::new();
         let mut queries = Vec::with_capacity(list.len());
         for q in list {
-            let id = str_field(q, "Id")?.ok_or_else(|| CwError::missing("MetricDataQueries.member.Id"))?;
+            let id = str_field(q, "Id")?
+                .ok_or_else(|| CwError::missing("MetricDataQueries.member.Id"))?;
             let valid_id = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
                 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid_id {
@@ -208,16 +235,28 @@ impl Request {
                 )));
             }
             if !ids.insert(id.to_owned()) {
-                return Err(CwError::invalid(format!("The value {id} for parameter MetricDataQueries.member.Id is not unique.")));
+                return Err(CwError::invalid(format!(
+                    "The value {id} for parameter MetricDataQueries.member.Id is not unique."
+                )));
             }
             let stat = q.get("MetricStat").filter(|s| !s.is_null());
             let expression = str_field(q, "Expression")?;
             let kind = match (stat, expression) {
                 (Some(s), None) => {
-                    let metric = parse_metric(s.get("Metric").ok_or_else(|| CwError::missing("MetricStat.Metric"))?)?;
-                    let period = period_field(s)?.ok_or_else(|| CwError::missing("MetricStat.Period"))?;
-                    let stat = Stat::parse(str_field(s, "Stat")?.ok_or_else(|| CwError::missing("MetricStat.Stat"))?)?;
-                    QueryKind::Stat(MetricStat { metric, period, stat })
+                    let metric = parse_metric(
+                        s.get("Metric")
+                            .ok_or_else(|| CwError::missing("MetricStat.Metric"))?,
+                    )?;
+                    let period =
+                        period_field(s)?.ok_or_else(|| CwError::missing("MetricStat.Period"))?;
+                    let stat = Stat::parse(
+                        str_field(s, "Stat")?.ok_or_else(|| CwError::missing("MetricStat.Stat"))?,
+                    )?;
+                    QueryKind::Stat(MetricStat {
+                        metric,
+                        period,
+                        stat,
+                    })
                 }
                 (None, Some(text)) => QueryKind::Expression {
                     text: text.to_owned(),
@@ -227,7 +266,9 @@ impl Request {
                     return Err(CwError::new(
                         400,
                         "InvalidParameterCombination",
-                        format!("Exactly one of MetricStat and Expression must be set in the query {id}."),
+                        format!(
+                        "Exactly one of MetricStat and Expression must be set in the query {id}."
+                    ),
                     ))
                 }
             };
@@ -243,7 +284,13 @@ impl Request {
                 kind,
             });
         }
-        Ok(Self { queries, start, end, ascending, max_datapoints })
+        Ok(Self {
+            queries,
+            start,
+            end,
+            ascending,
+            max_datapoints,
+        })
     }
 }
 
@@ -286,7 +333,11 @@ pub fn evaluate(request: &Request, source: &dyn Source) -> Result<Vec<Evaluated>
             QueryKind::Stat(s) => s.metric.name.clone(),
             QueryKind::Expression { .. } => q.id.clone(),
         });
-        results.push(Evaluated { id: q.id.clone(), label, series });
+        results.push(Evaluated {
+            id: q.id.clone(),
+            label,
+            series,
+        });
     }
     Ok(results)
 }
@@ -305,20 +356,29 @@ impl Context<'_> {
         if let Some(found) = self.done.get(id) {
             return Ok(found.clone());
         }
-        let query = *self
-            .by_id
-            .get(id)
-            .ok_or_else(|| CwError::invalid(format!("Error in expression: unknown metric or expression id \"{id}\".")))?;
+        let query = *self.by_id.get(id).ok_or_else(|| {
+            CwError::invalid(format!(
+                "Error in expression: unknown metric or expression id \"{id}\"."
+            ))
+        })?;
         if !self.visiting.insert(id.to_owned()) {
-            return Err(CwError::invalid(format!("Error in expression: circular reference through \"{id}\".")));
+            return Err(CwError::invalid(format!(
+                "Error in expression: circular reference through \"{id}\"."
+            )));
         }
         let result = match &query.kind {
-            QueryKind::Stat(stat) => (self.source.series(stat, self.request.start, self.request.end), stat.period),
+            QueryKind::Stat(stat) => (
+                self.source
+                    .series(stat, self.request.start, self.request.end),
+                stat.period,
+            ),
             QueryKind::Expression { text, period } => {
                 let ast = parse_expression(text)?;
                 let mut periods = Vec::new();
                 let value = self.eval(&ast, &mut periods)?;
-                let period = period.or_else(|| periods.iter().copied().max()).unwrap_or(60);
+                let period = period
+                    .or_else(|| periods.iter().copied().max())
+                    .unwrap_or(60);
                 let series = match value {
                     Value::Series(s) => s,
                     Value::Scalar(_) => {
@@ -436,11 +496,15 @@ fn binary(op: char, a: Value, b: Value) -> Value {
     match (a, b) {
         (Value::Scalar(x), Value::Scalar(y)) => Value::Scalar(x.zip(y).map(|(x, y)| apply(x, y))),
         (Value::Series(s), Value::Scalar(y)) => match y {
-            Some(y) => Value::Series(finite(s.into_iter().map(|(t, v)| (t, apply(v, y))).collect())),
+            Some(y) => Value::Series(finite(
+                s.into_iter().map(|(t, v)| (t, apply(v, y))).collect(),
+            )),
             None => Value::Series(Series::new()),
         },
         (Value::Scalar(x), Value::Series(s)) => match x {
-            Some(x) => Value::Series(finite(s.into_iter().map(|(t, v)| (t, apply(x, v))).collect())),
+            Some(x) => Value::Series(finite(
+                s.into_iter().map(|(t, v)| (t, apply(x, v))).collect(),
+            )),
             None => Value::Series(Series::new()),
         },
         (Value::Series(a), Value::Series(b)) => Value::Series(finite(
@@ -453,7 +517,9 @@ fn binary(op: char, a: Value, b: Value) -> Value {
 
 /// Missing grid points take the latest earlier value; leading gaps take the first value.
 fn fill_repeat(series: &Series, grid: &[i64]) -> Series {
-    let Some(first) = series.values().next().copied() else { return Series::new() };
+    let Some(first) = series.values().next().copied() else {
+        return Series::new();
+    };
     let mut last = first;
     let mut out: Series = grid
         .iter()
@@ -479,7 +545,9 @@ fn fill_linear(series: &Series, grid: &[i64]) -> Series {
             let before = series.range(..=*t).next_back();
             let after = series.range(*t..).next();
             let v = match (before, after) {
-                (Some((t0, v0)), Some((t1, v1))) if t1 > t0 => v0 + (v1 - v0) * (*t - t0) as f64 / (t1 - t0) as f64,
+                (Some((t0, v0)), Some((t1, v1))) if t1 > t0 => {
+                    v0 + (v1 - v0) * (*t - t0) as f64 / (t1 - t0) as f64
+                }
                 (Some((_, v)), _) | (None, Some((_, v))) => *v,
                 (None, None) => 0.0,
             };
@@ -514,7 +582,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, CwError> {
             chars.next();
         } else if c.is_ascii_alphabetic() || c == '_' {
             let mut s = String::new();
-            while let Some(&c) = chars.peek().filter(|c| c.is_ascii_alphanumeric() || **c == '_') {
+            while let Some(&c) = chars
+                .peek()
+                .filter(|c| c.is_ascii_alphanumeric() || **c == '_')
+            {
                 s.push(c);
                 chars.next();
             }
@@ -533,7 +604,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, CwError> {
             tokens.push(Token::Sym(c));
             chars.next();
         } else {
-            return Err(CwError::invalid(format!("Error in expression: unexpected character '{c}'.")));
+            return Err(CwError::invalid(format!(
+                "Error in expression: unexpected character '{c}'."
+            )));
         }
     }
     Ok(tokens)
@@ -541,10 +614,15 @@ fn tokenize(text: &str) -> Result<Vec<Token>, CwError> {
 
 fn parse_expression(text: &str) -> Result<Ast, CwError> {
     let tokens = tokenize(text)?;
-    let mut parser = Parser { tokens: &tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens: &tokens,
+        pos: 0,
+    };
     let ast = parser.expr()?;
     if parser.pos != tokens.len() {
-        return Err(CwError::invalid(format!("Error in expression \"{text}\": unexpected trailing input.")));
+        return Err(CwError::invalid(format!(
+            "Error in expression \"{text}\": unexpected trailing input."
+        )));
     }
     Ok(ast)
 }
@@ -568,7 +646,9 @@ impl Parser<'_> {
     fn expect(&mut self, c: char) -> Result<(), CwError> {
         match self.next() {
             Some(Token::Sym(s)) if s == c => Ok(()),
-            _ => Err(CwError::invalid(format!("Error in expression: expected '{c}'."))),
+            _ => Err(CwError::invalid(format!(
+                "Error in expression: expected '{c}'."
+            ))),
         }
     }
 
@@ -611,7 +691,11 @@ impl Parser<'_> {
                         match self.next() {
                             Some(Token::Sym(',')) => continue,
                             Some(Token::Sym(')')) => break,
-                            _ => return Err(CwError::invalid("Error in expression: expected ',' or ')'.")),
+                            _ => {
+                                return Err(CwError::invalid(
+                                    "Error in expression: expected ',' or ')'.",
+                                ))
+                            }
                         }
                     }
                 } else {
@@ -619,7 +703,9 @@ impl Parser<'_> {
                 }
                 Ok(Ast::Call(name.to_ascii_uppercase(), args))
             }
-            _ => Err(CwError::invalid("Error in expression: unexpected end of input.")),
+            _ => Err(CwError::invalid(
+                "Error in expression: unexpected end of input.",
+            )),
         }
     }
 }
@@ -638,7 +724,8 @@ mod tests {
     }
 
     fn request(queries: Json) -> Request {
-        Request::parse(&json!({"MetricDataQueries": queries, "StartTime": 0, "EndTime": 30})).unwrap()
+        Request::parse(&json!({"MetricDataQueries": queries, "StartTime": 0, "EndTime": 30}))
+            .unwrap()
     }
 
     fn stat(id: &str) -> Json {
@@ -658,7 +745,17 @@ mod tests {
         let out = evaluate(&req, &source).unwrap();
         assert_eq!(out.len(), 3);
         assert_eq!(out[0].label, "IngestFramerate");
-        assert_eq!(out[1].series, Series::from([(0, 2.0), (5, 2.0), (10, 2.0), (15, 4.0), (20, 4.0), (25, 4.0)]));
+        assert_eq!(
+            out[1].series,
+            Series::from([
+                (0, 2.0),
+                (5, 2.0),
+                (10, 2.0),
+                (15, 4.0),
+                (20, 4.0),
+                (25, 4.0)
+            ])
+        );
         assert_eq!(out[2].label, "Avg");
         assert!(out[2].series.values().all(|v| *v == 3.0));
         assert_eq!(out[2].series.len(), 6);
@@ -666,18 +763,33 @@ mod tests {
 
     #[test]
     fn empty_series_stay_empty() {
-        let req = request(json!([stat("m"), {"Id": "f", "Expression": "FILL(m, REPEAT)"}, {"Id": "a", "Expression": "TIME_SERIES(AVG(m))"}]));
+        let req = request(
+            json!([stat("m"), {"Id": "f", "Expression": "FILL(m, REPEAT)"}, {"Id": "a", "Expression": "TIME_SERIES(AVG(m))"}]),
+        );
         let out = evaluate(&req, &Fixed(Series::new())).unwrap();
         assert!(out.iter().all(|r| r.series.is_empty()));
     }
 
     #[test]
     fn bad_requests_are_refused() {
-        let base = |q: Json| Request::parse(&json!({"MetricDataQueries": q, "StartTime": 0, "EndTime": 30}));
+        let base = |q: Json| {
+            Request::parse(&json!({"MetricDataQueries": q, "StartTime": 0, "EndTime": 30}))
+        };
         assert_eq!(base(json!([])).unwrap_err().code, "InvalidParameterValue");
-        assert_eq!(base(json!([{"Id": "Upper", "Expression": "1"}])).unwrap_err().code, "InvalidParameterValue");
-        assert_eq!(base(json!([{"Id": "a"}])).unwrap_err().code, "InvalidParameterCombination");
-        assert_eq!(Request::parse(&json!({"StartTime": 0})).unwrap_err().code, "MissingParameter");
+        assert_eq!(
+            base(json!([{"Id": "Upper", "Expression": "1"}]))
+                .unwrap_err()
+                .code,
+            "InvalidParameterValue"
+        );
+        assert_eq!(
+            base(json!([{"Id": "a"}])).unwrap_err().code,
+            "InvalidParameterCombination"
+        );
+        assert_eq!(
+            Request::parse(&json!({"StartTime": 0})).unwrap_err().code,
+            "MissingParameter"
+        );
         let req = request(json!([{"Id": "a", "Expression": "FILL(b, REPEAT)"}]));
         assert!(evaluate(&req, &Fixed(Series::new())).is_err());
         let req = request(json!([{"Id": "a", "Expression": "b"}, {"Id": "b", "Expression": "a"}]));

@@ -14,7 +14,12 @@ use time::OffsetDateTime;
 use super::query::{Aggregate, MetricId};
 use crate::ivs::BroadcastRecord;
 
-const METRICS: [&str; 4] = ["IngestFramerate", "IngestVideoBitrate", "KeyframeInterval", "ConcurrentViews"];
+const METRICS: [&str; 4] = [
+    "IngestFramerate",
+    "IngestVideoBitrate",
+    "KeyframeInterval",
+    "ConcurrentViews",
+];
 
 /// The channel of an `AWS/IVS` metric the emulator synthesises (dimension `Channel` only).
 pub fn ivs_channel(metric: &MetricId) -> Option<&str> {
@@ -126,7 +131,12 @@ fn round2(v: f64) -> f64 {
 /// A deterministic value in `[0, 1)` (FNV-1a over the inputs, then a splitmix64 finaliser).
 fn unit(channel: &str, stream: &str, metric: &str, second: i64) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for bytes in [channel.as_bytes(), stream.as_bytes(), metric.as_bytes(), &second.to_le_bytes()] {
+    for bytes in [
+        channel.as_bytes(),
+        stream.as_bytes(),
+        metric.as_bytes(),
+        &second.to_le_bytes(),
+    ] {
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -149,7 +159,10 @@ mod tests {
             stream_id: "st-1".into(),
             start: datetime!(2026-01-01 12:00:00 UTC),
             end: Some(datetime!(2026-01-01 12:30:00 UTC)),
-            starved: vec![(datetime!(2026-01-01 12:10:00 UTC), Some(datetime!(2026-01-01 12:12:00 UTC)))],
+            starved: vec![(
+                datetime!(2026-01-01 12:10:00 UTC),
+                Some(datetime!(2026-01-01 12:12:00 UTC)),
+            )],
         }
     }
 
@@ -161,16 +174,35 @@ mod tests {
     fn points_only_during_the_broadcast_and_aligned() {
         let b = [broadcast()];
         let now = datetime!(2026-01-02 00:00:00 UTC);
-        let s = series("IngestFramerate", "ch", &b, 60, at(datetime!(2026-01-01 11:00:00 UTC)), at(datetime!(2026-01-01 13:00:00 UTC)), now);
+        let s = series(
+            "IngestFramerate",
+            "ch",
+            &b,
+            60,
+            at(datetime!(2026-01-01 11:00:00 UTC)),
+            at(datetime!(2026-01-01 13:00:00 UTC)),
+            now,
+        );
         assert_eq!(s.len(), 30);
         assert!(s.iter().all(|(t, _)| t % 60 == 0));
-        assert_eq!(s.first().map(|p| p.0), Some(at(datetime!(2026-01-01 12:00:00 UTC)) as i64));
+        assert_eq!(
+            s.first().map(|p| p.0),
+            Some(at(datetime!(2026-01-01 12:00:00 UTC)) as i64)
+        );
         let fps: Vec<f64> = s.iter().map(|(_, a)| a.value(Stat::Average)).collect();
         assert!(fps.iter().filter(|v| **v > 29.0 && **v < 31.0).count() >= 27);
         // 12:10 and 12:11 are fully starved: the framerate drops to 0.
         assert_eq!(fps[10], 0.0);
         assert_eq!(fps[11], 0.0);
-        let again = series("IngestFramerate", "ch", &b, 60, at(datetime!(2026-01-01 11:00:00 UTC)), at(datetime!(2026-01-01 13:00:00 UTC)), now);
+        let again = series(
+            "IngestFramerate",
+            "ch",
+            &b,
+            60,
+            at(datetime!(2026-01-01 11:00:00 UTC)),
+            at(datetime!(2026-01-01 13:00:00 UTC)),
+            now,
+        );
         assert_eq!(s, again);
     }
 
@@ -187,7 +219,9 @@ mod tests {
         assert!(last > first * 2.0, "{first} → {last}");
         let bitrate = series("IngestVideoBitrate", "ch", &b, 5, start, start + 60.0, now);
         assert_eq!(bitrate.len(), 12);
-        assert!(bitrate.iter().all(|(_, a)| (3.0e6..4.0e6).contains(&a.value(Stat::Average))));
+        assert!(bitrate
+            .iter()
+            .all(|(_, a)| (3.0e6..4.0e6).contains(&a.value(Stat::Average))));
     }
 
     #[test]
@@ -202,9 +236,16 @@ mod tests {
 
     #[test]
     fn only_channel_dimension_ivs_metrics() {
-        let id = |ns: &str, name: &str, dims: Vec<(String, String)>| MetricId { namespace: ns.into(), name: name.into(), dimensions: dims };
+        let id = |ns: &str, name: &str, dims: Vec<(String, String)>| MetricId {
+            namespace: ns.into(),
+            name: name.into(),
+            dimensions: dims,
+        };
         let ch = vec![("Channel".to_owned(), "abc".to_owned())];
-        assert_eq!(ivs_channel(&id("AWS/IVS", "ConcurrentViews", ch.clone())), Some("abc"));
+        assert_eq!(
+            ivs_channel(&id("AWS/IVS", "ConcurrentViews", ch.clone())),
+            Some("abc")
+        );
         assert_eq!(ivs_channel(&id("AWS/IVS", "Other", ch.clone())), None);
         assert_eq!(ivs_channel(&id("Custom", "ConcurrentViews", ch)), None);
         assert_eq!(ivs_channel(&id("AWS/IVS", "ConcurrentViews", vec![])), None);

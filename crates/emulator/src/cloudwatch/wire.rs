@@ -45,7 +45,9 @@ impl Out {
             ),
             Out::List(items) => Json::Array(items.iter().map(Out::to_json).collect()),
             Out::Str(s) => Json::String(s.clone()),
-            Out::F64(f) | Out::Time(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Out::F64(f) | Out::Time(f) => {
+                serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number)
+            }
         }
     }
 }
@@ -79,11 +81,19 @@ impl CwError {
     }
 
     pub fn missing(name: &str) -> Self {
-        Self::new(400, "MissingParameter", format!("The parameter {name} is required."))
+        Self::new(
+            400,
+            "MissingParameter",
+            format!("The parameter {name} is required."),
+        )
     }
 
     pub fn response(&self, protocol: Protocol) -> HttpResponse {
-        let fault = if self.status.is_server_error() { "Receiver" } else { "Sender" };
+        let fault = if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        };
         let body = Out::Map(vec![
             ("__type", Out::Str(self.code.to_owned())),
             ("message", Out::Str(self.message.clone())),
@@ -104,7 +114,11 @@ pub fn ok(protocol: Protocol, body: &Out) -> HttpResponse {
     encode(builder, protocol, body)
 }
 
-fn encode(mut builder: actix_web::HttpResponseBuilder, protocol: Protocol, body: &Out) -> HttpResponse {
+fn encode(
+    mut builder: actix_web::HttpResponseBuilder,
+    protocol: Protocol,
+    body: &Out,
+) -> HttpResponse {
     match protocol {
         Protocol::Cbor => {
             let mut bytes = Vec::new();
@@ -132,16 +146,31 @@ pub fn decode_cbor(body: &[u8]) -> Result<Json, CwError> {
         return Ok(Json::Object(serde_json::Map::new()));
     }
     let mut cursor = std::io::Cursor::new(body);
-    let value: Cbor = ciborium::from_reader(&mut cursor)
-        .map_err(|e| CwError::new(400, "SerializationException", format!("Malformed CBOR request body: {e}")))?;
+    let value: Cbor = ciborium::from_reader(&mut cursor).map_err(|e| {
+        CwError::new(
+            400,
+            "SerializationException",
+            format!("Malformed CBOR request body: {e}"),
+        )
+    })?;
     if usize::try_from(cursor.position()).ok() != Some(body.len()) {
-        return Err(CwError::new(400, "SerializationException", "Unexpected bytes after the CBOR request body"));
+        return Err(CwError::new(
+            400,
+            "SerializationException",
+            "Unexpected bytes after the CBOR request body",
+        ));
     }
     cbor_to_json(value)
 }
 
 fn cbor_to_json(value: Cbor) -> Result<Json, CwError> {
-    let bad = |what: &str| CwError::new(400, "SerializationException", format!("Unsupported CBOR value: {what}"));
+    let bad = |what: &str| {
+        CwError::new(
+            400,
+            "SerializationException",
+            format!("Unsupported CBOR value: {what}"),
+        )
+    };
     Ok(match value {
         Cbor::Integer(i) => {
             let i = i128::from(i);
@@ -163,11 +192,18 @@ fn cbor_to_json(value: Cbor) -> Result<Json, CwError> {
             _ => return Err(bad("tag 1 must wrap a number")),
         },
         Cbor::Tag(_, inner) => cbor_to_json(*inner)?,
-        Cbor::Array(items) => Json::Array(items.into_iter().map(cbor_to_json).collect::<Result<_, _>>()?),
+        Cbor::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .map(cbor_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         Cbor::Map(entries) => {
             let mut map = serde_json::Map::new();
             for (k, v) in entries {
-                let Cbor::Text(k) = k else { return Err(bad("map keys must be text")) };
+                let Cbor::Text(k) = k else {
+                    return Err(bad("map keys must be text"));
+                };
                 map.insert(k, cbor_to_json(v)?);
             }
             Json::Object(map)

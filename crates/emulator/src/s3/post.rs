@@ -383,12 +383,13 @@ fn check_policy(
     Ok(())
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Op {
     Eq,
     StartsWith,
 }
 
+#[derive(Debug)]
 enum Condition {
     Match {
         op: Op,

@@ -111,16 +111,18 @@ fn authorize(req: &HttpRequest, raw_body: &[u8], shared: &Shared) -> Result<(), 
         return Err(S3Error::new(403, "AccessDenied", "Access Denied"));
     }
     let (access_key, secret) = shared.s3.credentials();
-    sigv4::verify_actix(req, raw_body, access_key, secret).map(|_| ()).map_err(|e| {
-        let (status, code) = match e.code {
-            "UnrecognizedClientException" => (403, "InvalidAccessKeyId"),
-            "InvalidSignatureException" => (403, "SignatureDoesNotMatch"),
-            "IncompleteSignatureException" => (400, "AuthorizationHeaderMalformed"),
-            "XAmzContentSHA256Mismatch" => (400, "XAmzContentSHA256Mismatch"),
-            _ => (403, "AccessDenied"),
-        };
-        S3Error::new(status, code, e.message)
-    })
+    sigv4::verify_actix(req, raw_body, access_key, secret)
+        .map(|_| ())
+        .map_err(|e| {
+            let (status, code) = match e.code {
+                "UnrecognizedClientException" => (403, "InvalidAccessKeyId"),
+                "InvalidSignatureException" => (403, "SignatureDoesNotMatch"),
+                "IncompleteSignatureException" => (400, "AuthorizationHeaderMalformed"),
+                "XAmzContentSHA256Mismatch" => (400, "XAmzContentSHA256Mismatch"),
+                _ => (403, "AccessDenied"),
+            };
+            S3Error::new(status, code, e.message)
+        })
 }
 
 fn method_not_allowed() -> S3Error {
@@ -171,8 +173,12 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, S3Error> {
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| S3Error::new(400, "IncompleteBody", e.to_string()))?;
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(S3Error::new(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-                .with("MaxSizeAllowed", MAX_BODY.to_string()));
+            return Err(S3Error::new(
+                400,
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed size",
+            )
+            .with("MaxSizeAllowed", MAX_BODY.to_string()));
         }
         body.extend_from_slice(&chunk);
     }
@@ -181,8 +187,14 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, S3Error> {
 
 /// Removes the aws-chunked framing of streaming uploads (§11.5).
 fn decode_body(req: &HttpRequest, body: Bytes) -> Result<Bytes, S3Error> {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let chunked = header("content-encoding").contains("aws-chunked") || header("x-amz-content-sha256").starts_with("STREAMING-");
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let chunked = header("content-encoding").contains("aws-chunked")
+        || header("x-amz-content-sha256").starts_with("STREAMING-");
     if chunked {
         return wire::decode_aws_chunked(&body).map(Bytes::from);
     }

@@ -10,7 +10,12 @@ use ugc_emulator::ivs::BroadcastAction;
 
 use crate::common::{self, TestEmulator};
 
-const METRICS: [&str; 4] = ["IngestFramerate", "IngestVideoBitrate", "KeyframeInterval", "ConcurrentViews"];
+const METRICS: [&str; 4] = [
+    "IngestFramerate",
+    "IngestVideoBitrate",
+    "KeyframeInterval",
+    "ConcurrentViews",
+];
 
 /// The 10 queries the metrics service sends (upstream-contract §8.2 step 10).
 fn queries(channel: &str, period: i32) -> Vec<MetricDataQuery> {
@@ -27,7 +32,9 @@ fn queries(channel: &str, period: i32) -> Vec<MetricDataQuery> {
                             Metric::builder()
                                 .namespace("AWS/IVS")
                                 .metric_name(m)
-                                .dimensions(Dimension::builder().name("Channel").value(channel).build())
+                                .dimensions(
+                                    Dimension::builder().name("Channel").value(channel).build(),
+                                )
                                 .build(),
                         )
                         .period(period)
@@ -57,7 +64,10 @@ fn queries(channel: &str, period: i32) -> Vec<MetricDataQuery> {
 }
 
 fn now_secs() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
 }
 
 async fn channel_id(emulator: &TestEmulator) -> String {
@@ -74,9 +84,17 @@ async fn metrics_follow_the_simulated_broadcast() {
     let cw = aws_sdk_cloudwatch::Client::new(&emulator.sdk_config().await);
 
     let before = now_secs();
-    emulator.shared.ivs.apply_broadcast(&channel, BroadcastAction::Start).unwrap();
+    emulator
+        .shared
+        .ivs
+        .apply_broadcast(&channel, BroadcastAction::Start)
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(7)).await;
-    emulator.shared.ivs.apply_broadcast(&channel, BroadcastAction::Stop).unwrap();
+    emulator
+        .shared
+        .ivs
+        .apply_broadcast(&channel, BroadcastAction::Stop)
+        .unwrap();
     let after = now_secs();
 
     for period in [5, 60] {
@@ -95,24 +113,47 @@ async fn metrics_follow_the_simulated_broadcast() {
             let label = r.label().unwrap();
             let ts: Vec<f64> = r.timestamps().iter().map(|t| t.as_secs_f64()).collect();
             assert_eq!(ts.len(), r.values().len(), "{label}");
-            assert!(!ts.is_empty(), "{label} at period {period} has data during the broadcast");
+            assert!(
+                !ts.is_empty(),
+                "{label} at period {period} has data during the broadcast"
+            );
             assert!(ts.windows(2).all(|w| w[0] > w[1]), "{label}: newest first");
-            assert!(ts.iter().all(|t| *t as i64 % i64::from(period) == 0), "{label}: aligned");
+            assert!(
+                ts.iter().all(|t| *t as i64 % i64::from(period) == 0),
+                "{label}: aligned"
+            );
             if METRICS.contains(&label) {
                 // Raw metric points only inside the broadcast.
                 assert!(
-                    ts.iter().all(|t| *t > before - f64::from(period) - 1.0 && *t <= after),
+                    ts.iter()
+                        .all(|t| *t > before - f64::from(period) - 1.0 && *t <= after),
                     "{label}: {ts:?} outside [{before}, {after}]"
                 );
             }
         }
-        let values = |id: &str| results.iter().find(|r| r.id() == Some(id)).unwrap().values().to_vec();
-        assert!(values("ingestframerate").iter().all(|v| (29.0..31.0).contains(v)));
-        assert!(values("ingestvideobitrate").iter().all(|v| (3.0e6..4.0e6).contains(v)));
-        assert!(values("keyframeinterval").iter().all(|v| (1.9..2.2).contains(v)));
+        let values = |id: &str| {
+            results
+                .iter()
+                .find(|r| r.id() == Some(id))
+                .unwrap()
+                .values()
+                .to_vec()
+        };
+        assert!(values("ingestframerate")
+            .iter()
+            .all(|v| (29.0..31.0).contains(v)));
+        assert!(values("ingestvideobitrate")
+            .iter()
+            .all(|v| (3.0e6..4.0e6).contains(v)));
+        assert!(values("keyframeinterval")
+            .iter()
+            .all(|v| (1.9..2.2).contains(v)));
         assert!(values("concurrentviews").iter().all(|v| *v >= 1.0));
         let avg = values("ingestframerateavg");
-        assert!(avg.windows(2).all(|w| w[0] == w[1]), "TIME_SERIES(AVG()) is constant");
+        assert!(
+            avg.windows(2).all(|w| w[0] == w[1]),
+            "TIME_SERIES(AVG()) is constant"
+        );
         // FILL covers the whole query window, not just the broadcast.
         assert!(values("ingestframeratefilled").len() > values("ingestframerate").len());
     }
@@ -126,7 +167,10 @@ async fn metrics_follow_the_simulated_broadcast() {
         .send()
         .await
         .unwrap();
-    assert!(out.metric_data_results().iter().all(|r| r.values().is_empty()));
+    assert!(out
+        .metric_data_results()
+        .iter()
+        .all(|r| r.values().is_empty()));
 }
 
 #[tokio::test]
@@ -155,7 +199,12 @@ async fn put_metric_data_points_are_read_back() {
                 .id("m")
                 .metric_stat(
                     MetricStat::builder()
-                        .metric(Metric::builder().namespace("Custom/Test").metric_name("Things").build())
+                        .metric(
+                            Metric::builder()
+                                .namespace("Custom/Test")
+                                .metric_name("Things")
+                                .build(),
+                        )
                         .period(60)
                         .stat("Average")
                         .build(),
@@ -196,9 +245,15 @@ async fn signed_post(emulator: &TestEmulator, path: &str, body: Vec<u8>) -> reqw
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
     );
-    let mut key = hmac::Key::new(hmac::HMAC_SHA256, format!("AWS4{}", emulator.config.secret_access_key).as_bytes());
+    let mut key = hmac::Key::new(
+        hmac::HMAC_SHA256,
+        format!("AWS4{}", emulator.config.secret_access_key).as_bytes(),
+    );
     for part in [date, region.as_str(), "monitoring", "aws4_request"] {
-        key = hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&key, part.as_bytes()).as_ref());
+        key = hmac::Key::new(
+            hmac::HMAC_SHA256,
+            hmac::sign(&key, part.as_bytes()).as_ref(),
+        );
     }
     let signature = hex::encode(hmac::sign(&key, to_sign.as_bytes()).as_ref());
     reqwest::Client::new()
@@ -228,17 +283,26 @@ async fn malformed_cbor_gets_a_cbor_error_and_the_emulator_keeps_serving() {
     assert_eq!(response.status(), 400);
     assert_eq!(response.headers()["content-type"], "application/cbor");
     assert_eq!(response.headers()["smithy-protocol"], "rpc-v2-cbor");
-    assert_eq!(response.headers()["x-amzn-query-error"], "SerializationException;Sender");
-    let body: ciborium::Value = ciborium::from_reader(response.bytes().await.unwrap().as_ref()).unwrap();
+    assert_eq!(
+        response.headers()["x-amzn-query-error"],
+        "SerializationException;Sender"
+    );
+    let body: ciborium::Value =
+        ciborium::from_reader(response.bytes().await.unwrap().as_ref()).unwrap();
     let map = body.as_map().unwrap();
-    assert!(map.iter().any(|(k, v)| k.as_text() == Some("__type") && v.as_text() == Some("SerializationException")));
+    assert!(map.iter().any(
+        |(k, v)| k.as_text() == Some("__type") && v.as_text() == Some("SerializationException")
+    ));
 
     // A well-formed body missing its required members.
     let mut empty = Vec::new();
     ciborium::into_writer(&ciborium::Value::Map(vec![]), &mut empty).unwrap();
     let response = signed_post(&emulator, path, empty).await;
     assert_eq!(response.status(), 400);
-    assert_eq!(response.headers()["x-amzn-query-error"], "MissingParameter;Sender");
+    assert_eq!(
+        response.headers()["x-amzn-query-error"],
+        "MissingParameter;Sender"
+    );
 
     // Unsigned requests are refused.
     let response = reqwest::Client::new()

@@ -46,12 +46,22 @@ async fn token_then_search_items() {
 
     let refused = cognito_token(&emulator, "local-client", "wrong").await;
     assert_eq!(refused.status(), 401);
-    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "invalid_client");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
 
-    let token: Value = cognito_token(&emulator, "local-client", "local-secret").await.json().await.unwrap();
+    let token: Value = cognito_token(&emulator, "local-client", "local-secret")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(token["token_type"], "Bearer");
     assert_eq!(token["expires_in"], 3600);
-    let auth = format!("Bearer {}, Version 2.1", token["access_token"].as_str().unwrap());
+    let auth = format!(
+        "Bearer {}, Version 2.1",
+        token["access_token"].as_str().unwrap()
+    );
 
     let request = json!({"keywords": "gaming", "partnerTag": "example-20", "marketplace": "www.amazon.com",
         "itemCount": 3, "itemPage": 1, "sortBy": "Price:LowToHigh", "languagesOfPreference": ["en_US"],
@@ -65,16 +75,35 @@ async fn token_then_search_items() {
     assert_eq!(items.len(), 3);
     let prices: Vec<f64> = items
         .iter()
-        .map(|i| i["offersV2"]["listings"][0]["price"]["money"]["amount"].as_f64().unwrap())
+        .map(|i| {
+            i["offersV2"]["listings"][0]["price"]["money"]["amount"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "{prices:?}");
     for item in items {
-        assert!(item["itemInfo"]["title"]["displayValue"].as_str().unwrap().to_lowercase().contains("gaming"));
-        assert!(item["detailPageURL"].as_str().unwrap().contains("tag=example-20"));
+        assert!(item["itemInfo"]["title"]["displayValue"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("gaming"));
+        assert!(item["detailPageURL"]
+            .as_str()
+            .unwrap()
+            .contains("tag=example-20"));
         assert_eq!(item["images"]["primary"]["large"]["height"], 500);
-        assert!(item["images"]["primary"]["small"]["url"].as_str().unwrap().starts_with("https://"));
+        assert!(item["images"]["primary"]["small"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
         assert!(item["offersV2"]["listings"][0]["merchantInfo"]["name"].is_string());
-        assert!(item["offersV2"]["listings"][0]["price"]["money"]["displayAmount"].as_str().unwrap().starts_with('$'));
+        assert!(
+            item["offersV2"]["listings"][0]["price"]["money"]["displayAmount"]
+                .as_str()
+                .unwrap()
+                .starts_with('$')
+        );
     }
 
     // The next page continues where the first stopped.
@@ -87,22 +116,50 @@ async fn token_then_search_items() {
     assert_ne!(first_of_page2["asin"], items[2]["asin"]);
 
     // Without resources only the title comes back.
-    let (_, bare) = search(&emulator, Some(&auth), json!({"keywords": "microphone", "partnerTag": "example-20"})).await;
+    let (_, bare) = search(
+        &emulator,
+        Some(&auth),
+        json!({"keywords": "microphone", "partnerTag": "example-20"}),
+    )
+    .await;
     let item = &bare["searchResult"]["items"][0];
-    assert!(item["itemInfo"]["title"].is_object() && item.get("images").is_none() && item.get("offersV2").is_none());
+    assert!(
+        item["itemInfo"]["title"].is_object()
+            && item.get("images").is_none()
+            && item.get("offersV2").is_none()
+    );
 
     // No hits: 404 ResourceNotFoundException.
-    let (status, body) = search(&emulator, Some(&auth), json!({"keywords": "zzzqqq", "partnerTag": "example-20"})).await;
+    let (status, body) = search(
+        &emulator,
+        Some(&auth),
+        json!({"keywords": "zzzqqq", "partnerTag": "example-20"}),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(body["type"], "ResourceNotFoundException");
 
     // Validation and authentication failures.
     let (status, body) = search(&emulator, Some(&auth), json!({"keywords": "gaming"})).await;
-    assert_eq!((status, body["reason"].as_str()), (400, Some("FieldValidationFailed")));
-    let (status, body) = search(&emulator, Some(&auth), json!({"keywords": "gaming", "partnerTag": "x", "itemCount": 11})).await;
-    assert_eq!((status, body["type"].as_str()), (400, Some("ValidationException")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (400, Some("FieldValidationFailed"))
+    );
+    let (status, body) = search(
+        &emulator,
+        Some(&auth),
+        json!({"keywords": "gaming", "partnerTag": "x", "itemCount": 11}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (400, Some("ValidationException"))
+    );
     let (status, body) = search(&emulator, None, request.clone()).await;
-    assert_eq!((status, body["reason"].as_str()), (401, Some("InvalidToken")));
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (401, Some("InvalidToken"))
+    );
     let (status, _) = search(&emulator, Some("Bearer forged"), request).await;
     assert_eq!(status, 401);
 }
@@ -110,7 +167,10 @@ async fn token_then_search_items() {
 #[tokio::test]
 async fn lwa_tokens_configured_credentials_and_throttling() {
     let emulator = common::spawn().await;
-    emulator.shared.creators.set_credentials("amzn1.application-oa2-client.local", "amzn1.oa2-cs.v1.local");
+    emulator.shared.creators.set_credentials(
+        "amzn1.application-oa2-client.local",
+        "amzn1.oa2-cs.v1.local",
+    );
     let http = reqwest::Client::new();
     let token = |id: &'static str| {
         http.post(format!("{}/auth/o2/token", emulator.endpoint))
@@ -119,12 +179,20 @@ async fn lwa_tokens_configured_credentials_and_throttling() {
             .send()
     };
     assert_eq!(token("local-client").await.unwrap().status(), 401);
-    let token: Value = token("amzn1.application-oa2-client.local").await.unwrap().json().await.unwrap();
+    let token: Value = token("amzn1.application-oa2-client.local")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let access = token["access_token"].as_str().unwrap();
     assert!(access.starts_with("Atc|"));
     let auth = format!("Bearer {access}");
 
-    emulator.shared.creators.set_rate_limit(RateLimit { per_second: 1.0, burst: 3.0 });
+    emulator.shared.creators.set_rate_limit(RateLimit {
+        per_second: 1.0,
+        burst: 3.0,
+    });
     let request = json!({"keywords": "keyboard", "partnerTag": "example-20"});
     // The bucket was filled when the token was issued under the default burst; drain it.
     let mut throttled = None;

@@ -29,7 +29,12 @@ async fn sdk_object_lifecycle_with_versions() {
     let s3 = client(&emulator).await;
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     s3.head_bucket().bucket(BUCKET).send().await.unwrap();
-    let missing = s3.head_bucket().bucket("nope-bucket").send().await.unwrap_err();
+    let missing = s3
+        .head_bucket()
+        .bucket("nope-bucket")
+        .send()
+        .await
+        .unwrap_err();
     assert!(missing.into_service_error().is_not_found());
 
     let v1 = s3
@@ -61,10 +66,19 @@ async fn sdk_object_lifecycle_with_versions() {
     assert_ne!(id1, id2);
     assert_eq!(v2.e_tag(), Some("\"26de793d084efdd1c4134652c5494af1\""));
 
-    let current = s3.get_object().bucket(BUCKET).key("u1/avatar").send().await.unwrap();
+    let current = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("u1/avatar")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(current.version_id(), Some(id2));
     assert_eq!(current.content_type(), Some("image/png"));
-    assert_eq!(current.body.collect().await.unwrap().into_bytes().as_ref(), b"second!");
+    assert_eq!(
+        current.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"second!"
+    );
     let old = s3
         .get_object()
         .bucket(BUCKET)
@@ -73,14 +87,35 @@ async fn sdk_object_lifecycle_with_versions() {
         .send()
         .await
         .unwrap();
-    assert_eq!(old.body.collect().await.unwrap().into_bytes().as_ref(), b"first");
-    let head = s3.head_object().bucket(BUCKET).key("u1/avatar").send().await.unwrap();
+    assert_eq!(
+        old.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"first"
+    );
+    let head = s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("u1/avatar")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.content_length(), Some(7));
 
-    let listed = s3.list_objects_v2().bucket(BUCKET).prefix("u1/").send().await.unwrap();
+    let listed = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("u1/")
+        .send()
+        .await
+        .unwrap();
     let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(keys, ["u1/avatar"]);
-    let all = s3.list_objects_v2().bucket(BUCKET).max_keys(1).send().await.unwrap();
+    let all = s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .max_keys(1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(all.key_count(), Some(1));
     let rest = s3
         .list_objects_v2()
@@ -91,9 +126,21 @@ async fn sdk_object_lifecycle_with_versions() {
         .unwrap();
     assert_eq!(rest.contents()[0].key(), Some("u2/banner"));
 
-    let deleted = s3.delete_object().bucket(BUCKET).key("u1/avatar").send().await.unwrap();
+    let deleted = s3
+        .delete_object()
+        .bucket(BUCKET)
+        .key("u1/avatar")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.delete_marker(), Some(true));
-    let gone = s3.get_object().bucket(BUCKET).key("u1/avatar").send().await.unwrap_err();
+    let gone = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key("u1/avatar")
+        .send()
+        .await
+        .unwrap_err();
     assert!(gone.into_service_error().is_no_such_key());
     // Old versions stay readable behind the delete marker.
     let old = s3
@@ -111,8 +158,19 @@ async fn sdk_object_lifecycle_with_versions() {
         .bucket(BUCKET)
         .delete(
             Delete::builder()
-                .objects(ObjectIdentifier::builder().key("u2/banner").build().unwrap())
-                .objects(ObjectIdentifier::builder().key("u1/avatar").version_id(id1).build().unwrap())
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("u2/banner")
+                        .build()
+                        .unwrap(),
+                )
+                .objects(
+                    ObjectIdentifier::builder()
+                        .key("u1/avatar")
+                        .version_id(id1)
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap(),
         )
@@ -130,7 +188,10 @@ async fn sdk_object_lifecycle_with_versions() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(missing_version.into_service_error().meta().code(), Some("NoSuchVersion"));
+    assert_eq!(
+        missing_version.into_service_error().meta().code(),
+        Some("NoSuchVersion")
+    );
 }
 
 #[tokio::test]
@@ -138,7 +199,9 @@ async fn requests_signed_with_a_wrong_secret_are_refused() {
     let emulator = common::spawn().await;
     let config = aws_sdk_s3::config::Builder::from(&emulator.sdk_config().await)
         .force_path_style(true)
-        .credentials_provider(aws_credential_types::Credentials::new("test", "wrong", None, None, "t"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "wrong", None, None, "t",
+        ))
         .build();
     let err = aws_sdk_s3::Client::from_conf(config)
         .create_bucket()
@@ -146,17 +209,41 @@ async fn requests_signed_with_a_wrong_secret_are_refused() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.into_service_error().meta().code(), Some("SignatureDoesNotMatch"));
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("SignatureDoesNotMatch")
+    );
 }
 
 /// The upstream backend's policy (§7.2) for `key`, signed with the emulator's credentials.
-fn post_fields(emulator: &TestEmulator, key: &str, content_type: &str, max: u64, expires_in: i64) -> Vec<(String, String)> {
+fn post_fields(
+    emulator: &TestEmulator,
+    key: &str,
+    content_type: &str,
+    max: u64,
+    expires_in: i64,
+) -> Vec<(String, String)> {
     let now = OffsetDateTime::now_utc();
-    let date = format!("{:04}{:02}{:02}", now.year(), u8::from(now.month()), now.day());
-    let amz_date = format!("{date}T{:02}{:02}{:02}Z", now.hour(), now.minute(), now.second());
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let amz_date = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
     let region = &emulator.config.region;
-    let credential = format!("{}/{date}/{region}/s3/aws4_request", emulator.config.access_key_id);
-    let expiration = (now + time::Duration::seconds(expires_in)).format(&Rfc3339).unwrap();
+    let credential = format!(
+        "{}/{date}/{region}/s3/aws4_request",
+        emulator.config.access_key_id
+    );
+    let expiration = (now + time::Duration::seconds(expires_in))
+        .format(&Rfc3339)
+        .unwrap();
     let policy = json!({
         "expiration": expiration,
         "conditions": [
@@ -186,7 +273,11 @@ fn post_fields(emulator: &TestEmulator, key: &str, content_type: &str, max: u64,
     .collect()
 }
 
-async fn post_upload(emulator: &TestEmulator, fields: &[(String, String)], file: &[u8]) -> reqwest::Response {
+async fn post_upload(
+    emulator: &TestEmulator,
+    fields: &[(String, String)],
+    file: &[u8],
+) -> reqwest::Response {
     let boundary = "----emulatorTestBoundary7MA4YWxkTrZu0gW";
     let mut body = Vec::new();
     for (name, value) in fields {
@@ -199,7 +290,10 @@ async fn post_upload(emulator: &TestEmulator, fields: &[(String, String)], file:
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     reqwest::Client::new()
         .post(format!("{}/{BUCKET}", emulator.endpoint))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .header("origin", "http://localhost:3000")
         .body(body)
         .send()
@@ -209,7 +303,12 @@ async fn post_upload(emulator: &TestEmulator, fields: &[(String, String)], file:
 
 async fn error_code(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
-    assert!(response.headers().contains_key("access-control-allow-origin"), "errors carry CORS");
+    assert!(
+        response
+            .headers()
+            .contains_key("access-control-allow-origin"),
+        "errors carry CORS"
+    );
     // Quotes may arrive as `&quot;` (both forms are the same XML text).
     let text = response.text().await.unwrap().replace("&quot;", "\"");
     (status, text)
@@ -237,7 +336,12 @@ async fn browser_post_uploads_enforce_the_policy() {
 
     let key = "d0fd7536-78c0-5c76-8164-c6ec2cf99027/avatar";
     let png = b"\x89PNG\r\n\x1a\n fake image bytes";
-    let response = post_upload(&emulator, &post_fields(&emulator, key, "image/png", 1000, 300), png).await;
+    let response = post_upload(
+        &emulator,
+        &post_fields(&emulator, key, "image/png", 1000, 300),
+        png,
+    )
+    .await;
     assert_eq!(response.status(), 204);
     let h = response.headers();
     assert_eq!(h["access-control-allow-origin"], "http://localhost:3000");
@@ -249,17 +353,31 @@ async fn browser_post_uploads_enforce_the_policy() {
     let version_id = h["x-amz-version-id"].to_str().unwrap().to_owned();
     let etag = h["etag"].to_str().unwrap().trim_matches('"').to_owned();
     let location = h["location"].to_str().unwrap().to_owned();
-    assert_eq!(location, format!("{}/{BUCKET}/d0fd7536-78c0-5c76-8164-c6ec2cf99027%2Favatar", emulator.endpoint));
+    assert_eq!(
+        location,
+        format!(
+            "{}/{BUCKET}/d0fd7536-78c0-5c76-8164-c6ec2cf99027%2Favatar",
+            emulator.endpoint
+        )
+    );
 
     // The SPA's preview URL: Location + ?versionId=, fetched unsigned.
-    let preview = reqwest::get(format!("{location}?versionId={version_id}")).await.unwrap();
+    let preview = reqwest::get(format!("{location}?versionId={version_id}"))
+        .await
+        .unwrap();
     assert_eq!(preview.status(), 200);
     assert_eq!(preview.headers()["content-type"], "image/png");
-    assert_eq!(preview.headers()["x-amz-version-id"].to_str().unwrap(), version_id);
+    assert_eq!(
+        preview.headers()["x-amz-version-id"].to_str().unwrap(),
+        version_id
+    );
     assert_eq!(preview.bytes().await.unwrap().as_ref(), png);
 
     // The notification arrives (after one failed delivery) with the §8.1 shape.
-    let message = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
+    let message = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let record = &message["Records"][0];
     assert_eq!(record["eventSource"], "aws:s3");
     assert_eq!(record["eventName"], "ObjectCreated:Post");
@@ -268,22 +386,60 @@ async fn browser_post_uploads_enforce_the_policy() {
     assert_eq!(record["s3"]["object"]["size"], png.len());
     assert_eq!(record["s3"]["object"]["eTag"], etag.as_str());
     assert_eq!(record["s3"]["object"]["versionId"], version_id.as_str());
-    let first_sequencer = record["s3"]["object"]["sequencer"].as_str().unwrap().to_owned();
-    assert!(first_sequencer.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+    let first_sequencer = record["s3"]["object"]["sequencer"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(first_sequencer
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
 
-    let again = post_upload(&emulator, &post_fields(&emulator, key, "image/png", 1000, 300), b"v2").await;
+    let again = post_upload(
+        &emulator,
+        &post_fields(&emulator, key, "image/png", 1000, 300),
+        b"v2",
+    )
+    .await;
     assert_eq!(again.status(), 204);
-    let message = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
-    let second_sequencer = message["Records"][0]["s3"]["object"]["sequencer"].as_str().unwrap();
-    assert!(second_sequencer > first_sequencer.as_str(), "sequencers grow");
+    let message = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let second_sequencer = message["Records"][0]["s3"]["object"]["sequencer"]
+        .as_str()
+        .unwrap();
+    assert!(
+        second_sequencer > first_sequencer.as_str(),
+        "sequencers grow"
+    );
 
     // Too large for content-length-range.
-    let (status, body) = error_code(post_upload(&emulator, &post_fields(&emulator, key, "image/png", 4, 300), png).await).await;
+    let (status, body) = error_code(
+        post_upload(
+            &emulator,
+            &post_fields(&emulator, key, "image/png", 4, 300),
+            png,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(body.contains("<Code>EntityTooLarge</Code>") && body.contains("<MaxSizeAllowed>4</MaxSizeAllowed>"), "{body}");
+    assert!(
+        body.contains("<Code>EntityTooLarge</Code>")
+            && body.contains("<MaxSizeAllowed>4</MaxSizeAllowed>"),
+        "{body}"
+    );
 
     // Content-Type outside the policy.
-    let (status, body) = error_code(post_upload(&emulator, &post_fields(&emulator, key, "text/html", 1000, 300), png).await).await;
+    let (status, body) = error_code(
+        post_upload(
+            &emulator,
+            &post_fields(&emulator, key, "text/html", 1000, 300),
+            png,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 403);
     assert!(body.contains("<Code>AccessDenied</Code>") && body.contains("Invalid according to Policy: Policy Condition failed: [\"eq\", \"$Content-Type\", \"image/png\"]"), "{body}");
 
@@ -299,22 +455,48 @@ async fn browser_post_uploads_enforce_the_policy() {
     fields[7].1 = "0".repeat(64);
     let (status, body) = error_code(post_upload(&emulator, &fields, png).await).await;
     assert_eq!(status, 403);
-    assert!(body.contains("<Code>SignatureDoesNotMatch</Code>"), "{body}");
+    assert!(
+        body.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{body}"
+    );
 
     // Expired policy.
-    let (status, body) = error_code(post_upload(&emulator, &post_fields(&emulator, key, "image/png", 1000, -60), png).await).await;
+    let (status, body) = error_code(
+        post_upload(
+            &emulator,
+            &post_fields(&emulator, key, "image/png", 1000, -60),
+            png,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 403);
-    assert!(body.contains("Invalid according to Policy: Policy expired."), "{body}");
+    assert!(
+        body.contains("Invalid according to Policy: Policy expired."),
+        "{body}"
+    );
 
     // A field the policy does not cover.
     let mut fields = post_fields(&emulator, key, "image/png", 1000, 300);
     fields.insert(2, ("x-amz-meta-extra".to_owned(), "1".to_owned()));
     let (status, body) = error_code(post_upload(&emulator, &fields, png).await).await;
     assert_eq!(status, 403);
-    assert!(body.contains("Extra input fields: x-amz-meta-extra"), "{body}");
+    assert!(
+        body.contains("Extra input fields: x-amz-meta-extra"),
+        "{body}"
+    );
 
     // None of the refused uploads was stored.
     let versions: Vec<_> = emulator.shared.s3.list_objects(BUCKET, "", None).unwrap();
     assert_eq!(versions.len(), 1);
-    assert_eq!(emulator.shared.s3.get_object(BUCKET, key, None).unwrap().body.as_ref(), b"v2");
+    assert_eq!(
+        emulator
+            .shared
+            .s3
+            .get_object(BUCKET, key, None)
+            .unwrap()
+            .body
+            .as_ref(),
+        b"v2"
+    );
 }
