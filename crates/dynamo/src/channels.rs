@@ -122,12 +122,13 @@ fn now_ms() -> i64 {
 
 /// A short pause before retrying a transaction that collided with another one.
 pub(crate) async fn conflict_backoff(attempt: u32) {
+    let base = 10u64.saturating_mul(1u64 << attempt.min(4));
+    // Full jitter from the clock's low bits: writers that collided once should not collide again.
     let jitter = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos() % 20))
+        .map(|d| u64::from(d.subsec_micros()) % base)
         .unwrap_or_default();
-    let base = 10u64.saturating_mul(1u64 << attempt.min(5));
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    tokio::time::sleep(Duration::from_millis(base / 2 + jitter)).await;
 }
 
 /// Splits an UpdateItem result into success, "condition failed" (with the item as it was, when the

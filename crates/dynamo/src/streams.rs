@@ -50,7 +50,8 @@ const PENDING_IDS: &str = "pendingIds";
 /// Events without a session kept per channel; beyond this they are logged and dropped.
 const PENDING_CAP: i64 = 100;
 const LIVE_VALUE: &str = "true";
-const MAX_ATTEMPTS: u32 = 16;
+/// Attempts of an optimistic session write; each lost round means another writer progressed.
+const MAX_ATTEMPTS: u32 = 40;
 /// Upstream's page size for the metrics session list.
 pub const SESSIONS_PAGE_SIZE: i32 = 50;
 /// Concurrent queries when checking a set of channels.
@@ -291,7 +292,8 @@ impl StreamsRepo {
             let open = summary.start_time.is_some() && !summary.is_ended() && !superseded;
             let live = summary.start_time.is_some() && summary.is_live() && !superseded;
 
-            let (set, mut remove) = summary_attributes(&summary);
+            let (set, remove) = summary_attributes(&summary);
+            let mut remove_placeholders = Vec::new();
             let mut request = self
                 .client
                 .update_item()
@@ -309,25 +311,24 @@ impl StreamsRepo {
             if open {
                 sets.push("#isOpen = :true".to_owned());
             } else {
-                remove.push(a::IS_OPEN);
+                remove_placeholders.push("#isOpen".to_owned());
             }
             if live {
                 sets.push("#isLive = :true".to_owned());
             } else {
-                remove.push(a::IS_LIVE);
+                remove_placeholders.push("#isLive".to_owned());
             }
             if open || live {
                 request = request.expression_attribute_values(":true", s(LIVE_VALUE));
             }
             let mut expression = format!("SET {}", sets.join(", "));
-            if !remove.is_empty() {
-                let mut names = Vec::new();
-                for (index, name) in remove.iter().enumerate() {
-                    let placeholder = format!("#r{index}");
-                    request = request.expression_attribute_names(placeholder.clone(), *name);
-                    names.push(placeholder);
-                }
-                expression.push_str(&format!(" REMOVE {}", names.join(", ")));
+            for (index, name) in remove.iter().enumerate() {
+                let placeholder = format!("#r{index}");
+                request = request.expression_attribute_names(placeholder.clone(), *name);
+                remove_placeholders.push(placeholder);
+            }
+            if !remove_placeholders.is_empty() {
+                expression.push_str(&format!(" REMOVE {}", remove_placeholders.join(", ")));
             }
             request = request
                 .update_expression(expression)

@@ -1,0 +1,53 @@
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use ugc_dynamo::{create_tables, delete_tables, ChannelsRepo, StreamsRepo, TableNames};
+
+pub struct TestDb {
+    pub client: Client,
+    pub names: TableNames,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let endpoint = std::env::var("UGC_TEST_DYNAMODB_ENDPOINT").expect(
+            "UGC_TEST_DYNAMODB_ENDPOINT must point at DynamoDB Local (scripts/test.sh sets it)",
+        );
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let client = ugc_dynamo::client_from_config(&config);
+        let names = TableNames::with_prefix(&format!("t{}-", uuid::Uuid::new_v4().simple()));
+        create_tables(&client, &names).await.expect("create tables");
+        Self { client, names }
+    }
+
+    pub fn channels(&self) -> ChannelsRepo {
+        ChannelsRepo::new(self.client.clone(), &self.names.channels)
+    }
+
+    pub fn streams(&self) -> StreamsRepo {
+        StreamsRepo::new(self.client.clone(), &self.names.streams)
+    }
+
+    pub async fn cleanup(self) {
+        delete_tables(&self.client, &self.names)
+            .await
+            .expect("delete tables");
+    }
+}
+
+/// A deterministic permutation (xorshift), so a failing order can be reproduced from the seed.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed | 1;
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let j = (state % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}

@@ -1,0 +1,7 @@
+//! Repository tests against DynamoDB Local (`UGC_TEST_DYNAMODB_ENDPOINT`, set by `scripts/test.sh`).
+//! Every test creates its own tables under a unique prefix and deletes them at the end.
+
+mod channels;
+mod helpers;
+mod streams;
+mod tables;
