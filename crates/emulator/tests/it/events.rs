@@ -17,11 +17,14 @@ use crate::ivs::simulate;
 const HEADER: &str = "x-ugc-ingest-secret";
 const SECRET: &str = "s3cret";
 
+/// One request the receiver got: its auth header and its JSON body.
+type Delivery = (Option<String>, Value);
+
 /// A stand-in for event-ingest: records every request and answers with the scripted statuses
 /// first, then 200.
 #[derive(Clone, Default)]
 struct Receiver {
-    requests: Arc<Mutex<Vec<(Option<String>, Value)>>>,
+    requests: Arc<Mutex<Vec<Delivery>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
 }
 
@@ -43,12 +46,12 @@ impl Receiver {
         receiver
     }
 
-    fn requests(&self) -> Vec<(Option<String>, Value)> {
+    fn requests(&self) -> Vec<Delivery> {
         self.requests.lock().unwrap().clone()
     }
 
     /// Waits until at least `n` requests arrived.
-    async fn wait_for(&self, n: usize) -> Vec<(Option<String>, Value)> {
+    async fn wait_for(&self, n: usize) -> Vec<Delivery> {
         for _ in 0..200 {
             let requests = self.requests();
             if requests.len() >= n {
