@@ -3,8 +3,10 @@
 // Test helpers outside #[test] functions may panic too: a failed setup is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod assets;
 mod chat;
 mod identity;
 mod metrics;
 mod products;
+mod secrets;
 mod video;
