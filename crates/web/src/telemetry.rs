@@ -42,18 +42,46 @@ pub enum TelemetryError {
     AlreadyInstalled,
 }
 
-/// Flushes and stops span export when dropped; keep it alive in `main`.
+/// Stops span export, flushing what is buffered. Keep it alive in `main` and call
+/// [`TelemetryGuard::shutdown`] after the server stops; dropping it flushes too, waiting at most
+/// [`SHUTDOWN_WAIT`].
 #[must_use = "dropping the guard stops span export"]
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
 }
 
+/// The longest a shutdown waits for the exporter.
+pub const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl TelemetryGuard {
+    /// Flushes buffered spans and stops the exporter.
+    pub async fn shutdown(mut self) {
+        if let Some(provider) = self.provider.take() {
+            let flush = tokio::task::spawn_blocking(move || provider.shutdown());
+            match tokio::time::timeout(SHUTDOWN_WAIT, flush).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => eprintln!("telemetry shutdown: {e}"),
+                Ok(Err(e)) => eprintln!("telemetry shutdown: {e}"),
+                Err(_) => eprintln!("telemetry shutdown: timed out"),
+            }
+        }
+    }
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
-            if let Err(e) = provider.shutdown() {
-                eprintln!("telemetry shutdown: {e}");
+            // The batch processor runs on the Tokio runtime, which may be this very thread:
+            // wait on another thread, and not forever.
+            let (done, wait) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = done.send(provider.shutdown());
+            });
+            match wait.recv_timeout(SHUTDOWN_WAIT) {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("telemetry shutdown: {e}"),
+                Err(_) => eprintln!("telemetry shutdown: timed out"),
             }
         }
     }
@@ -186,13 +214,21 @@ where
         let started = Instant::now();
         let request_id = incoming_request_id(req.headers().get(REQUEST_ID_HEADER))
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // The route pattern (`/channels/{username}`) keeps span names low-cardinality; it is
+        // looked up in the resource map, so it is known before routing.
+        let route = req.match_pattern();
+        let span_name = format!(
+            "{} {}",
+            req.method(),
+            route.as_deref().unwrap_or("unmatched")
+        );
         let span = tracing::info_span!(
             "http_request",
-            otel.name = Empty,
+            otel.name = %span_name,
             otel.kind = "server",
             http.request.method = %req.method(),
             url.path = %req.path(),
-            http.route = Empty,
+            http.route = route.as_deref(),
             http.response.status_code = Empty,
             latency_ms = Empty,
             request_id = %request_id,
@@ -202,20 +238,11 @@ where
         });
         let _ = span.set_parent(parent);
         req.extensions_mut().insert(RequestId(request_id.clone()));
-        let method = req.method().clone();
         let service = Rc::clone(&self.service);
         Box::pin(
             async move {
                 let mut res = service.call(req).await?;
                 let span = tracing::Span::current();
-                let route = res.request().match_pattern();
-                if let Some(route) = &route {
-                    span.record("http.route", route.as_str());
-                }
-                span.record(
-                    "otel.name",
-                    format!("{method} {}", route.as_deref().unwrap_or("unmatched")).as_str(),
-                );
                 let status = res.status().as_u16();
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
                 span.record("http.response.status_code", status);

@@ -9,6 +9,7 @@ mod cors;
 mod errors;
 mod rate_limits;
 mod status;
+mod telemetry;
 
 use std::net::TcpListener;
 
