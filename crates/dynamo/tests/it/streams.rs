@@ -261,7 +261,7 @@ async fn only_the_newest_session_of_a_channel_is_open_or_live() {
     let chan = channel("Chan1");
     let old = |id: &str, t: &str, k| event(id, &chan, Some("st-old"), t, k);
     let new = |id: &str, t: &str, k| event(id, &chan, Some("st-new"), t, k);
-    let events = vec![
+    let events = [
         old("o1", "00:00", EventKind::SessionCreated),
         old("o2", "00:01", EventKind::StreamStart),
         // The old session's Session Ended was lost.
