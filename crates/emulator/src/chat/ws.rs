@@ -1,5 +1,6 @@
-//! The IVS Chat messaging WebSocket (`aws-wire-protocols.md` §4), served at `/` for upgrade
-//! requests (other services keep plain HTTP at `/`) and at `/ws`.
+//! The IVS Chat messaging WebSocket (`aws-wire-protocols.md` §4), served at `/` and `/ws` for
+//! upgrade requests only, so plain HTTP on those paths still reaches the other services (Cognito
+//! at `/`, an S3 bucket named `ws`).
 //!
 //! The chat token arrives as the `Sec-WebSocket-Protocol` value and is echoed back on accept, or the
 //! browser drops the connection. A missing, unknown, spent or expired token is refused before the
@@ -28,12 +29,11 @@ use crate::server::Shared;
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ws").route(web::get().to(connect)))
-        .service(
-            web::resource("/")
-                .guard(WebSocketUpgrade)
-                .route(web::get().to(connect)),
-        );
+    cfg.service(
+        web::resource(["/", "/ws"])
+            .guard(WebSocketUpgrade)
+            .route(web::get().to(connect)),
+    );
 }
 
 /// Matches requests carrying `Upgrade: websocket`.

@@ -178,7 +178,8 @@ async fn rooms_are_created_read_updated_listed_tagged_and_deleted() {
     assert_eq!(updated.name(), Some("renamed"));
     assert_eq!(updated.maximum_message_length(), Some(100));
     assert_eq!(
-        updated.maximum_message_rate_per_second(), Some(5),
+        updated.maximum_message_rate_per_second(),
+        Some(5),
         "untouched members stay"
     );
 
@@ -231,6 +232,38 @@ async fn rooms_are_created_read_updated_listed_tagged_and_deleted() {
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags().get("stage").unwrap(), "dev");
 
+    let handler = aws_sdk_ivschat::types::MessageReviewHandler::builder()
+        .uri("arn:aws:lambda:us-east-1:123456789012:function:review")
+        .fallback_result(aws_sdk_ivschat::types::FallbackResult::Deny)
+        .build();
+    let reviewed = client
+        .update_room()
+        .identifier(&arn)
+        .message_review_handler(handler.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reviewed.message_review_handler(), Some(&handler));
+    let listed = client
+        .list_rooms()
+        .message_review_handler_uri("arn:aws:lambda:us-east-1:123456789012:function:review")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.rooms().len(), 1);
+    let removed = client
+        .update_room()
+        .identifier(&arn)
+        .message_review_handler(
+            aws_sdk_ivschat::types::MessageReviewHandler::builder()
+                .uri("")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.message_review_handler(), None);
+
     client.delete_room().identifier(&arn).send().await.unwrap();
     let gone = client.get_room().identifier(&arn).send().await.unwrap_err();
     assert!(gone.into_service_error().is_resource_not_found_exception());
@@ -281,6 +314,30 @@ async fn invalid_control_plane_requests_get_aws_errors_and_the_emulator_keeps_se
     assert!(missing
         .into_service_error()
         .is_resource_not_found_exception());
+
+    let no_logging = client
+        .create_room()
+        .logging_configuration_identifiers(
+            "arn:aws:ivschat:us-east-1:123456789012:logging-configuration/ABcdef123456",
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(no_logging
+        .into_service_error()
+        .is_resource_not_found_exception());
+
+    let bad_handler = client
+        .create_room()
+        .message_review_handler(
+            aws_sdk_ivschat::types::MessageReviewHandler::builder()
+                .uri("https://example.com/review")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(bad_handler.code(), Some("ValidationException"));
 
     let long_session = client
         .create_chat_token()
