@@ -1116,7 +1116,7 @@ impl Cognito {
             .and_then(|iss| iss.rsplit('/').next())
             .ok_or_else(invalid)?
             .to_owned();
-        if claims.get("exp").and_then(Value::as_i64).unwrap_or(0) < now_secs() {
+        if claims.get("exp").and_then(Value::as_i64).unwrap_or(0) <= now_secs() {
             return Err(not_authorized("Access Token has expired"));
         }
         let sub = claim("sub").ok_or_else(invalid)?;

@@ -1236,3 +1236,61 @@ async fn triggers_see_cognito_shaped_events_and_shape_the_outcome() {
         .body
         .contains(&format!("/reset?code={}&username=gina", reset.code)));
 }
+
+#[tokio::test]
+async fn access_tokens_expire_after_the_client_validity() {
+    use aws_sdk_cognitoidentityprovider::types::{TimeUnitsType, TokenValidityUnitsType};
+    let emu = spawn().await;
+    let p = pool(&emu).await;
+    let short = p
+        .client
+        .create_user_pool_client()
+        .user_pool_id(&p.pool_id)
+        .client_name("short")
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+        .access_token_validity(1)
+        .token_validity_units(
+            TokenValidityUnitsType::builder()
+                .access_token(TimeUnitsType::Seconds)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let short_id = short.user_pool_client().unwrap().client_id().unwrap();
+    p.user("ivy", "ivy@example.com").await;
+    let tokens = p
+        .client
+        .initiate_auth()
+        .client_id(short_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", "ivy")
+        .auth_parameters("PASSWORD", PASSWORD)
+        .send()
+        .await
+        .unwrap()
+        .authentication_result
+        .unwrap();
+    assert_eq!(tokens.expires_in, 1);
+    // This client does not allow refresh-token sign-in.
+    let refused = p
+        .client
+        .initiate_auth()
+        .client_id(short_id)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", tokens.refresh_token().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "InvalidParameterException");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let expired = p
+        .client
+        .get_user()
+        .access_token(tokens.access_token().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&expired), "NotAuthorizedException");
+    assert_eq!(message(&expired), "Access Token has expired");
+}
