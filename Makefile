@@ -17,3 +17,55 @@ lint: ## rustfmt check, clippy with warnings denied, cargo-deny (bans, licenses,
 
 fmt: ## Format the code
 	cargo fmt --all
+
+# ---------------------------------------------------------------------------------------------------
+# Deploy to AWS (CDK app in deploy/). `make install bootstrap deploy STAGE=prod`. Everything except
+# bootstrap/deploy/destroy/outputs runs offline without credentials.
+STAGE ?= dev
+STACK ?= UGC-$(STAGE)
+SCHEDULE ?= rate(48 hours)
+PUBLISH ?=
+AWS_PROFILE ?=
+ENV_FILE ?=
+APPROVAL ?= broadening
+SYNTH_STAGES ?= dev prod
+CDK := cd deploy && npx cdk --no-notices
+CDK_CONTEXT = -c stage=$(STAGE) -c stackName=$(STACK) -c "scheduleExp=$(SCHEDULE)" \
+	$(if $(PUBLISH),-c publish=$(abspath $(PUBLISH))) $(if $(AWS_PROFILE),--profile $(AWS_PROFILE))
+CDK_FAST_APP := --app "npx ts-node --transpile-only --prefer-ts-exts bin/app.ts"
+
+.PHONY: app install bootstrap deploy destroy synth outputs test-infra
+
+app: install bootstrap deploy ## install + bootstrap + deploy (STAGE=dev|prod, AWS_PROFILE=..., PUBLISH=<spa build dir>)
+
+install: ## Install the CDK toolchain (npm ci in deploy/)
+	cd deploy && npm ci --no-audit --no-fund
+
+bootstrap: ## Bootstrap CDK in the target account/region (once per account and region)
+	$(CDK) bootstrap $(CDK_CONTEXT) -c skipBundling=true
+
+deploy: ## Build images + Lambdas (Docker) and deploy the stack (UGC-<stage>); prints the SPA .env lines (ENV_FILE=path writes them)
+	@mkdir -p deploy/cdk.out
+	$(CDK) deploy $(STACK) $(CDK_CONTEXT) --require-approval $(APPROVAL) --outputs-file cdk.out/outputs-$(STACK).json
+	@node deploy/scripts/outputs-to-env.js deploy/cdk.out/outputs-$(STACK).json $(STACK) $(ENV_FILE)
+
+destroy: ## Delete the stack (prod keeps its tables, user pool and assets bucket; FORCE=1 skips the prompt)
+	$(CDK) destroy $(STACK) $(CDK_CONTEXT) -c skipBundling=true $(if $(FORCE),--force)
+	rm -rf deploy/cdk.out
+
+synth: ## Synthesize dev and prod templates offline into deploy/cdk.out/<stage>/ (no credentials, no Docker)
+	@for s in $(SYNTH_STAGES); do \
+		echo "synth $$s"; \
+		(cd deploy && npx cdk --no-notices synth --quiet $(CDK_FAST_APP) -c skipBundling=true -c stage=$$s \
+			-c stackName=UGC-$$s -c "scheduleExp=$(SCHEDULE)" -o cdk.out/$$s) || exit 1; \
+		echo "  deploy/cdk.out/$$s/UGC-$$s.template.json"; \
+	done
+
+outputs: ## Print the deployed stack's outputs as the SPA's .env lines (ENV_FILE=path writes them)
+	@tmp=$$(mktemp) && trap 'rm -f "$$tmp"' EXIT && \
+	aws cloudformation describe-stacks --stack-name $(STACK) --output json \
+		$(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) >"$$tmp" && \
+	node deploy/scripts/outputs-to-env.js "$$tmp" $(STACK) $(ENV_FILE)
+
+test-infra: ## Offline infrastructure tests: tsc, CDK assertions, synth, cfn-lint, cfn-guard
+	@scripts/test-infra.sh

@@ -16,3 +16,4 @@ export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDE
 unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
 cargo test --workspace --all-targets --locked
+scripts/test-infra.sh

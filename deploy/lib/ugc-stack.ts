@@ -639,7 +639,6 @@ export class UgcStack extends Stack {
       defaultBehavior: uncached,
       additionalBehaviors: apiBehaviors,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
     });
     const apiBaseUrl = `https://${apiDistribution.distributionDomainName}`;
 
@@ -752,7 +751,6 @@ export class UgcStack extends Stack {
         { httpStatus: 403, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(0) },
         { httpStatus: 404, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(0) },
       ],
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
     });
     new s3deploy.BucketDeployment(this, 'FrontendDeployment', {
       sources: [s3deploy.Source.asset(dir)],

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Offline tests of deploy/ (the CDK app): type-check, assertion tests (node's test runner), synth of
+# dev and prod, cfn-lint and cfn-guard on the templates, and a negative cfn-guard fixture that must fail
+# every rule. No AWS credentials, no network to AWS, no Docker. Installs its tools on first use:
+# deploy/node_modules (npm ci), cfn-lint (PyPI, pinned venv) and cfn-guard (crates.io, pinned) under .local/tools.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+CFN_LINT_VERSION=1.58.0
+CFN_GUARD_VERSION=3.2.1
+tools="$root/.local/tools"
+cfn_lint="$tools/cfn-lint-venv/bin/cfn-lint"
+cfn_guard="$tools/bin/cfn-guard"
+out="$root/deploy/cdk.out"
+app='npx ts-node --transpile-only --prefer-ts-exts bin/app.ts'
+
+# Keep everything off real AWS: no profile, no credentials, no instance metadata, env-agnostic synth.
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export CDK_DISABLE_VERSION_CHECK=1
+unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN CDK_DEFAULT_ACCOUNT CDK_DEFAULT_REGION || true
+
+passed=0
+failed=0
+failures=()
+t0=$(date +%s)
+step() { # step NAME COMMAND...
+  local name=$1 s
+  shift
+  s=$(date +%s)
+  echo "==> infra: $name"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "    ok: $name ($(($(date +%s) - s)) s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "    FAILED: $name ($(($(date +%s) - s)) s)"
+  fi
+}
+
+ensure_node_modules() {
+  [[ -d deploy/node_modules ]] || (cd deploy && npm ci --no-audit --no-fund)
+}
+
+ensure_cfn_lint() {
+  if [[ -x $cfn_lint ]] && [[ $("$cfn_lint" --version) == "cfn-lint $CFN_LINT_VERSION" ]]; then return; fi
+  rm -rf "$tools/cfn-lint-venv"
+  python3 -m venv "$tools/cfn-lint-venv"
+  "$tools/cfn-lint-venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+}
+
+ensure_cfn_guard() {
+  if [[ -x $cfn_guard ]] && [[ $("$cfn_guard" --version) == "cfn-guard $CFN_GUARD_VERSION" ]]; then return; fi
+  echo "    building cfn-guard $CFN_GUARD_VERSION (a few minutes, once)"
+  cargo install --locked --quiet --root "$tools" cfn-guard --version "$CFN_GUARD_VERSION"
+}
+
+synth_stages() {
+  rm -rf "$out/dev" "$out/prod"
+  local pids=() rc=0 stage
+  for stage in dev prod; do
+    (cd deploy && npx cdk synth --no-notices --quiet --app "$app" -c skipBundling=true -c "stage=$stage" \
+      -o "cdk.out/$stage" >"$out.$stage.log" 2>&1) &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  for stage in dev prod; do
+    if [[ ! -f $out/$stage/UGC-$stage.template.json ]]; then
+      cat "$out.$stage.log"
+      rc=1
+    fi
+    rm -f "$out.$stage.log"
+  done
+  return $rc
+}
+
+run_cfn_lint() {
+  # Exit code is a bitmask: 2 = error, 4 = warning, 8 = informational. Errors and warnings fail.
+  # Suppressed, with reasons:
+  #   W3005  redundant DependsOn: CDK adds explicit DependsOn (Lambda -> its role's policy, bucket
+  #          notifications -> queue policy) next to a GetAtt; harmless, and not ours to change.
+  local rc=0
+  "$cfn_lint" --ignore-checks W3005 -- "$out"/dev/*.template.json "$out"/prod/*.template.json || rc=$?
+  if ((rc & 2)); then echo "cfn-lint: errors"; return 1; fi
+  if ((rc & 4)); then echo "cfn-lint: warnings"; return 1; fi
+  return 0
+}
+
+run_cfn_guard() {
+  "$cfn_guard" validate --rules deploy/guard --data "$out/dev/UGC-dev.template.json" --data "$out/prod/UGC-prod.template.json" \
+    --show-summary fail
+}
+
+# The rules must catch what they are for: every rule fails on a template holding upstream's weaknesses.
+run_cfn_guard_negative() {
+  local report rules failing
+  rules=$(cat deploy/guard/*.guard | grep -c '^rule ')
+  report=$("$cfn_guard" validate --rules deploy/guard --data deploy/guard/fixtures/upstream-weaknesses.json \
+    --show-summary all -o single-line-summary 2>&1 || true)
+  failing=$(grep -cE '\.guard/[a-z_]+ +FAIL$' <<<"$report" || true)
+  if [[ $failing -ne $rules ]]; then
+    echo "$report" | grep -E '\.guard/' || true
+    echo "expected all $rules rules to fail on the fixture, $failing did"
+    return 1
+  fi
+  echo "    all $rules rules fail on deploy/guard/fixtures/upstream-weaknesses.json, as they should"
+}
+
+step "npm ci (only when deploy/node_modules is missing)" ensure_node_modules
+step "tsc --noEmit" bash -c 'cd deploy && npx tsc --noEmit'
+step "CDK assertion tests" bash -c 'cd deploy && node --test --require ts-node/register/transpile-only test/*.test.ts'
+synth_start=$(date +%s)
+step "cdk synth dev + prod (offline, bundling skipped)" synth_stages
+synth_secs=$(($(date +%s) - synth_start))
+step "cfn-lint $CFN_LINT_VERSION installed" ensure_cfn_lint
+step "cfn-lint: zero errors and warnings" run_cfn_lint
+step "cfn-guard $CFN_GUARD_VERSION installed" ensure_cfn_guard
+step "cfn-guard rules pass on dev and prod" run_cfn_guard
+step "cfn-guard rules fail on the upstream-weakness fixture" run_cfn_guard_negative
+
+echo "infra: synth ${synth_secs} s, total $(($(date +%s) - t0)) s"
+if ((failed > 0)); then
+  printf '    failed: %s\n' "${failures[@]}"
+  echo "infra: FAIL"
+else
+  echo "infra: PASS"
+fi
+echo "infra: $passed passed, $failed failed"
+((failed == 0))
