@@ -1,6 +1,7 @@
 // Rust Lambdas (package `ugc-triggers`), built at deploy time in a build container. Bundling runs only
 // for the stacks being deployed; tests and `make synth` skip it (context `aws:cdk:bundling-stacks = []`),
 // and then the build image is not even built.
+import * as fs from 'fs';
 import * as path from 'path';
 import { DockerImage, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,14 +14,22 @@ export const TRIGGERS_PACKAGE = 'ugc-triggers';
 /** Only the Rust sources go into the bundling input and its fingerprint. */
 const SOURCE_EXCLUDES = ['target', '.local', '.git', '**/node_modules', 'deploy', 'openapi'];
 
+const CACHE_DIR = path.join(REPO_ROOT, '.local', 'lambda-build');
+let builder: DockerImage | undefined;
+
 function builderImage(scope: Construct): DockerImage {
   if (!Stack.of(scope).bundlingRequired) {
     // Never run: bundling is skipped for this stack. fromRegistry does not touch Docker.
     return DockerImage.fromRegistry('ugc-lambda-builder:unused');
   }
-  return DockerImage.fromBuild(path.join(REPO_ROOT, 'deploy', 'docker'), {
-    file: 'lambda-builder.Dockerfile',
-  });
+  if (!builder) {
+    // Created here, not by Docker, so that it belongs to the user who runs the build.
+    fs.mkdirSync(CACHE_DIR, { recursive: true });
+    builder = DockerImage.fromBuild(path.join(REPO_ROOT, 'deploy', 'docker'), {
+      file: 'lambda-builder.Dockerfile',
+    });
+  }
+  return builder;
 }
 
 export function rustLambdaCode(scope: Construct, bin: string): lambda.Code {
@@ -29,8 +38,14 @@ export function rustLambdaCode(scope: Construct, bin: string): lambda.Code {
     bundling: {
       image: builderImage(scope),
       // Compiled crates are kept between builds (and between the six functions) under .local/.
-      volumes: [{ hostPath: path.join(REPO_ROOT, '.local', 'lambda-build'), containerPath: '/cargo-target' }],
-      environment: { CARGO_TARGET_DIR: '/cargo-target', CARGO_HOME: '/cargo-target/cargo-home' },
+      volumes: [{ hostPath: CACHE_DIR, containerPath: '/cargo-target' }],
+      // CDK runs the container as the calling user, who has no home there: point every cache at the volume.
+      environment: {
+        CARGO_TARGET_DIR: '/cargo-target',
+        CARGO_HOME: '/cargo-target/cargo-home',
+        HOME: '/cargo-target/home',
+        XDG_CACHE_HOME: '/cargo-target/cache',
+      },
       command: [
         'bash',
         '-euc',

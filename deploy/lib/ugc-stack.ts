@@ -90,8 +90,9 @@ export class UgcStack extends Stack {
     });
     // Creators API credentials: the template holds no value; the operator stores
     // {"credentialId": "...", "credentialSecret": "...", "partnerTag": "..."} after deploying.
+    const productSecretName = `${this.stackName}/creators-api-credentials`;
     const productSecret = new secretsmanager.Secret(this, 'ProductApiSecret', {
-      secretName: `${this.stackName}/creators-api-credentials`,
+      secretName: productSecretName,
       description:
         'Amazon Creators API credentials for product search: JSON {"credentialId","credentialSecret","partnerTag"}; set after deploy',
     });
@@ -463,7 +464,7 @@ export class UgcStack extends Stack {
       PRODUCT_API_LOCALE: cfg.productApiLocale,
       PRODUCT_LINK_REGION_CODE: cfg.productLinkRegionCode,
       ENABLE_AMAZON_PRODUCT_STREAM_ACTION: String(cfg.enableAmazonProductStreamAction),
-      PRODUCT_API_SECRET_NAME: productSecret.secretName,
+      PRODUCT_API_SECRET_NAME: productSecretName,
       TRUSTED_PROXY_HOPS: String(TRUSTED_PROXY_HOPS),
       ...(cfg.otlpEndpoint ? { OTEL_EXPORTER_OTLP_ENDPOINT: cfg.otlpEndpoint } : {}),
     };
@@ -711,7 +712,7 @@ export class UgcStack extends Stack {
     new CfnOutput(this, 'enableAmazonProductStreamAction', { value: String(cfg.enableAmazonProductStreamAction) });
     new CfnOutput(this, 'channelAssetsBaseUrl', { value: assetsBaseUrl });
     new CfnOutput(this, 'productApiSecretName', {
-      value: productSecret.secretName,
+      value: productSecretName,
       description: 'Store the Creators API credentials in this secret (name only; no value is output)',
     });
     new CfnOutput(this, 'albDnsName', {
