@@ -62,23 +62,37 @@ ensure_cfn_guard() {
   cargo install --locked --quiet --root "$tools" cfn-guard --version "$CFN_GUARD_VERSION"
 }
 
+# dev, prod, and prod hosting a (stand-in) built SPA, as `make deploy PUBLISH=<dir>` would.
+variants=(dev prod prod-publish)
 synth_stages() {
-  rm -rf "$out/dev" "$out/prod"
-  local pids=() rc=0 stage
-  for stage in dev prod; do
+  local pids=() rc=0 v stage spa
+  spa=$(mktemp -d)
+  echo '<!doctype html><title>UGC</title>' >"$spa/index.html"
+  for v in "${variants[@]}"; do
+    rm -rf "${out:?}/$v"
+    stage=${v%%-*}
+    local extra=()
+    [[ $v == *-publish ]] && extra=(-c "publish=$spa")
     (cd deploy && npx cdk synth --no-notices --quiet --app "$app" -c skipBundling=true -c "stage=$stage" \
-      -o "cdk.out/$stage" >"$out.$stage.log" 2>&1) &
+      "${extra[@]}" -o "cdk.out/$v" >"$out.$v.log" 2>&1) &
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  for stage in dev prod; do
-    if [[ ! -f $out/$stage/UGC-$stage.template.json ]]; then
-      cat "$out.$stage.log"
+  for v in "${variants[@]}"; do
+    stage=${v%%-*}
+    if [[ ! -f $out/$v/UGC-$stage.template.json ]]; then
+      cat "$out.$v.log"
       rc=1
     fi
-    rm -f "$out.$stage.log"
+    rm -f "$out.$v.log"
   done
+  rm -rf "$spa"
   return $rc
+}
+
+templates() {
+  local v
+  for v in "${variants[@]}"; do printf '%s\n' "$out/$v/UGC-${v%%-*}.template.json"; done
 }
 
 run_cfn_lint() {
@@ -87,15 +101,18 @@ run_cfn_lint() {
   #   W3005  redundant DependsOn: CDK adds explicit DependsOn (Lambda -> its role's policy, bucket
   #          notifications -> queue policy) next to a GetAtt; harmless, and not ours to change.
   local rc=0
-  "$cfn_lint" --ignore-checks W3005 -- "$out"/dev/*.template.json "$out"/prod/*.template.json || rc=$?
+  local files
+  mapfile -t files < <(templates)
+  "$cfn_lint" --ignore-checks W3005 -- "${files[@]}" || rc=$?
   if ((rc & 2)); then echo "cfn-lint: errors"; return 1; fi
   if ((rc & 4)); then echo "cfn-lint: warnings"; return 1; fi
   return 0
 }
 
 run_cfn_guard() {
-  "$cfn_guard" validate --rules deploy/guard --data "$out/dev/UGC-dev.template.json" --data "$out/prod/UGC-prod.template.json" \
-    --show-summary fail
+  local args=() f
+  while read -r f; do args+=(--data "$f"); done < <(templates)
+  "$cfn_guard" validate --rules deploy/guard "${args[@]}" --show-summary fail
 }
 
 # The rules must catch what they are for: every rule fails on a template holding upstream's weaknesses.
@@ -124,13 +141,13 @@ step "npm ci (only when deploy/node_modules is missing)" ensure_node_modules
 step "tsc --noEmit" bash -c 'cd deploy && npx tsc --noEmit'
 step "CDK assertion tests" bash -c 'cd deploy && node --test --require ts-node/register/transpile-only test/*.test.ts'
 synth_start=$(date +%s)
-step "cdk synth dev + prod (offline, bundling skipped)" synth_stages
+step "cdk synth dev, prod, prod + SPA hosting (offline, bundling skipped)" synth_stages
 synth_secs=$(($(date +%s) - synth_start))
 step "cfn-lint $CFN_LINT_VERSION + hadolint $HADOLINT_VERSION installed" ensure_python_tools
 step "cfn-lint: zero errors and warnings" run_cfn_lint
 step "hadolint: Dockerfiles" run_hadolint
 step "cfn-guard $CFN_GUARD_VERSION installed" ensure_cfn_guard
-step "cfn-guard rules pass on dev and prod" run_cfn_guard
+step "cfn-guard rules pass on every synthesized template" run_cfn_guard
 step "cfn-guard rules fail on the upstream-weakness fixture" run_cfn_guard_negative
 
 echo "infra: synth ${synth_secs} s, total $(($(date +%s) - t0)) s"
