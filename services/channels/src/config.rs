@@ -1,0 +1,195 @@
+//! The channels service's own settings (the shared ones are [`ugc_web::CommonConfig`]).
+//!
+//! | Variable | Meaning | Default |
+//! |---|---|---|
+//! | `CHANNELS_TABLE_NAME`, `STREAM_TABLE_NAME` | DynamoDB tables | required |
+//! | `USER_POOL_ID`, `USER_POOL_CLIENT_ID` | Cognito pool and app client (sign-up, admin calls) | required |
+//! | `REGION`, `ACCOUNT_ID` | rebuild channel ARNs from resource ids | required |
+//! | `CHANNEL_ASSETS_BUCKET_NAME` | S3 bucket of avatars and banners | required |
+//! | `IVS_CHANNEL_TYPE` | `BASIC`, `STANDARD`, `ADVANCED_SD`, `ADVANCED_HD` | `STANDARD` |
+//! | `IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET` | `HIGHER_BANDWIDTH_DELIVERY` / `CONSTRAINED_BANDWIDTH_DELIVERY` (advanced types only) | none |
+//! | `PROJECT_TAG` | value of the `project` tag on channels and rooms | `ugc` |
+//! | `SIGN_UP_ALLOWED_DOMAINS` | JSON array of e-mail domains allowed to register; `[]` = any | `[]` |
+//! | `NAMESPACE_UUID` | UUID namespace of `channelAssetId` | the OID namespace |
+//! | `PRODUCT_LINK_REGION_CODE` | suffix of `trackingId` (`<id>-<code>`) | none |
+//! | `ENABLE_AMAZON_PRODUCT_STREAM_ACTION` | `true` registers `/products/:keywords` | `false` |
+//! | `PRODUCT_API_SECRET_NAME` | Secrets Manager id of the Creators API credential | required when products are on |
+//! | `PRODUCT_API_LOCALE` | marketplace name (`United States`, `Japan`, ...) | United States |
+//! | `CREATORS_API_BASE_URL`, `CREATORS_API_TOKEN_URL` | Creators API endpoints (local platform, tests) | production |
+//! | `PUBLIC_CACHE_TTL` | freshness of the cached public channel reads (`1s`, `500ms`) | `1s` |
+
+use std::time::Duration;
+
+use ugc_web::env::{ConfigError, Vars};
+use uuid::Uuid;
+
+pub const CHANNEL_TYPES: [&str; 4] = ["BASIC", "STANDARD", "ADVANCED_SD", "ADVANCED_HD"];
+pub const TRANSCODE_PRESETS: [&str; 2] = [
+    "HIGHER_BANDWIDTH_DELIVERY",
+    "CONSTRAINED_BANDWIDTH_DELIVERY",
+];
+pub const DEFAULT_PUBLIC_CACHE_TTL: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub channels_table: String,
+    pub streams_table: String,
+    pub user_pool_id: String,
+    pub user_pool_client_id: String,
+    pub region: String,
+    pub account_id: String,
+    pub assets_bucket: String,
+    pub ivs_channel_type: String,
+    pub ivs_transcode_preset: Option<String>,
+    pub project_tag: String,
+    pub sign_up_allowed_domains: Vec<String>,
+    pub asset_namespace: Option<Uuid>,
+    pub product_link_region_code: Option<String>,
+    /// Present when `ENABLE_AMAZON_PRODUCT_STREAM_ACTION=true`.
+    pub products: Option<ProductsSettings>,
+    pub public_cache_ttl: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductsSettings {
+    pub secret_name: String,
+    pub locale: String,
+    pub api_base_url: Option<String>,
+    pub token_url: Option<String>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Vars::process())
+    }
+
+    pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let ivs_channel_type = vars
+            .raw("IVS_CHANNEL_TYPE")
+            .unwrap_or_else(|| "STANDARD".to_owned());
+        one_of("IVS_CHANNEL_TYPE", &ivs_channel_type, &CHANNEL_TYPES)?;
+        let ivs_transcode_preset = vars.raw("IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET");
+        if let Some(preset) = &ivs_transcode_preset {
+            one_of(
+                "IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET",
+                preset,
+                &TRANSCODE_PRESETS,
+            )?;
+        }
+        let products = if vars.bool("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", false)? {
+            Some(ProductsSettings {
+                secret_name: vars.required("PRODUCT_API_SECRET_NAME")?,
+                locale: vars.raw("PRODUCT_API_LOCALE").unwrap_or_default(),
+                api_base_url: url(vars, "CREATORS_API_BASE_URL")?,
+                token_url: url(vars, "CREATORS_API_TOKEN_URL")?,
+            })
+        } else {
+            None
+        };
+        let public_cache_ttl = vars.duration("PUBLIC_CACHE_TTL", DEFAULT_PUBLIC_CACHE_TTL)?;
+        Ok(Self {
+            channels_table: vars.required("CHANNELS_TABLE_NAME")?,
+            streams_table: vars.required("STREAM_TABLE_NAME")?,
+            user_pool_id: vars.required("USER_POOL_ID")?,
+            user_pool_client_id: vars.required("USER_POOL_CLIENT_ID")?,
+            region: vars.required("REGION")?,
+            account_id: vars.required("ACCOUNT_ID")?,
+            assets_bucket: vars.required("CHANNEL_ASSETS_BUCKET_NAME")?,
+            ivs_channel_type,
+            ivs_transcode_preset,
+            project_tag: vars.raw("PROJECT_TAG").unwrap_or_else(|| "ugc".to_owned()),
+            sign_up_allowed_domains: vars.json_string_array("SIGN_UP_ALLOWED_DOMAINS")?,
+            asset_namespace: vars.optional("NAMESPACE_UUID")?,
+            product_link_region_code: vars.raw("PRODUCT_LINK_REGION_CODE"),
+            products,
+            public_cache_ttl,
+        })
+    }
+
+    /// True when the e-mail domain may register (an empty list allows every domain).
+    pub fn sign_up_domain_allowed(&self, domain: &str) -> bool {
+        self.sign_up_allowed_domains.is_empty()
+            || self.sign_up_allowed_domains.iter().any(|d| d == domain)
+    }
+}
+
+fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            name,
+            format!("expected one of {} ({value:?})", allowed.join(", ")),
+        ))
+    }
+}
+
+fn url(vars: &Vars, name: &str) -> Result<Option<String>, ConfigError> {
+    match vars.raw(name) {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(Some(url)),
+        Some(url) => Err(ConfigError::invalid(
+            name,
+            format!("expected an http(s) URL ({url:?})"),
+        )),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("CHANNELS_TABLE_NAME", "channels"),
+            ("STREAM_TABLE_NAME", "streams"),
+            ("USER_POOL_ID", "us-west-2_abc"),
+            ("USER_POOL_CLIENT_ID", "client"),
+            ("REGION", "us-west-2"),
+            ("ACCOUNT_ID", "123456789012"),
+            ("CHANNEL_ASSETS_BUCKET_NAME", "assets"),
+        ]
+    }
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let mut pairs = base();
+        pairs.extend_from_slice(extra);
+        Config::from_vars(&Vars::from_pairs(pairs))
+    }
+
+    #[test]
+    fn defaults() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.ivs_channel_type, "STANDARD");
+        assert_eq!(config.project_tag, "ugc");
+        assert!(config.products.is_none());
+        assert!(config.sign_up_domain_allowed("any.where"));
+        assert_eq!(config.public_cache_ttl, DEFAULT_PUBLIC_CACHE_TTL);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        for (name, value) in [
+            ("IVS_CHANNEL_TYPE", "HUGE"),
+            ("IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET", "FAST"),
+            ("SIGN_UP_ALLOWED_DOMAINS", "a.com"),
+            ("NAMESPACE_UUID", "not-a-uuid"),
+            ("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", "maybe"),
+            ("PUBLIC_CACHE_TTL", "soon"),
+        ] {
+            assert_eq!(with(&[(name, value)]).unwrap_err().variable(), name);
+        }
+        let err = with(&[("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", "true")]).unwrap_err();
+        assert_eq!(err.variable(), "PRODUCT_API_SECRET_NAME");
+        let err = Config::from_vars(&Vars::from_pairs([("STREAM_TABLE_NAME", "s")])).unwrap_err();
+        assert_eq!(err.variable(), "CHANNELS_TABLE_NAME");
+    }
+
+    #[test]
+    fn allowed_domains_match_exactly() {
+        let config = with(&[("SIGN_UP_ALLOWED_DOMAINS", r#"["doe.com","bar.foo"]"#)]).unwrap();
+        assert!(config.sign_up_domain_allowed("doe.com"));
+        assert!(!config.sign_up_domain_allowed("notdoe.com"));
+        assert!(!config.sign_up_domain_allowed("DOE.COM"));
+    }
+}
