@@ -359,8 +359,8 @@ export class UgcStack extends Stack {
       }),
       new iam.PolicyStatement({
         sid: 'StreamsTable',
-        // DeleteItem: deleting an account removes its stream sessions.
-        actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        // DeleteItem/BatchWriteItem: deleting an account removes its stream sessions (25 per batch).
+        actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
         resources: tableAndIndexes(streamsTable),
       }),
       new iam.PolicyStatement({

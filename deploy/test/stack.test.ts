@@ -57,6 +57,7 @@ describe('IAM per route set', () => {
       'cognito-idp:AdminDeleteUser',
       'cognito-idp:AdminUserGlobalSignOut',
       'dynamodb:ConditionCheckItem',
+      'dynamodb:BatchWriteItem',
       's3:PutObject',
       's3:ListBucket',
       'secretsmanager:GetSecretValue',
