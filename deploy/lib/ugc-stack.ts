@@ -88,13 +88,13 @@ export class UgcStack extends Stack {
       description: `Value of ${ORIGIN_VERIFY_HEADER} that CloudFront adds and the ALB requires`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
-    // Creators API credentials: the template holds no value; the operator stores
-    // {"credentialId": "...", "credentialSecret": "...", "partnerTag": "..."} after deploying.
+    // Creators API credentials: the template holds no value (Secrets Manager puts a random placeholder
+    // in); the operator stores {"credentialId","credentialSecret","version","partnerTag"} after deploying.
     const productSecretName = `${this.stackName}/creators-api-credentials`;
     const productSecret = new secretsmanager.Secret(this, 'ProductApiSecret', {
       secretName: productSecretName,
       description:
-        'Amazon Creators API credentials for product search: JSON {"credentialId","credentialSecret","partnerTag"}; set after deploy',
+        'Amazon Creators API credentials for product search: JSON {"credentialId","credentialSecret","version","partnerTag"}; set after deploy',
     });
 
     // ---------------------------------------------------------------- data
