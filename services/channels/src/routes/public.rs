@@ -1,0 +1,508 @@
+//! `/channels`: the live directory and the public channel page (contract §6, with the deliberate
+//! deviations: 404 for unknown users, up to 50 live channels from an index query, the session
+//! model's definition of live).
+//!
+//! Both answer from [`PublicCache`] for their viewer-independent part (architecture "Caching and
+//! freshness"); whatever depends on the viewer (the owner's ban list, the viewer's follows and bans)
+//! is read fresh on every request, so a ban takes effect on the next one. Responses carry an
+//! allow-list of public fields only: never e-mail, stream key, chat room or ban and following lists.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use futures_util::future::try_join_all;
+use serde::{Deserialize, Serialize};
+use ugc_aws::IngestConfiguration;
+use ugc_aws::VideoClient;
+use ugc_domain::ChannelArn;
+use ugc_dynamo::{ChannelRecord, ChannelsRepo, DbError, LiveSession, StoredSession, StreamsRepo};
+use ugc_web::routing::check_param;
+use ugc_web::{ApiError, MaybeAuthUser};
+use utoipa::ToSchema;
+
+use crate::cache::CoalescingCache;
+use crate::error::{unexpected, user_not_found};
+use crate::state::AppState;
+
+/// Upstream's page size of the directory and the following list.
+pub const MAX_RESULTS: usize = 50;
+/// Channel pages kept in memory at most (a few hundred bytes each).
+const PAGE_CACHE_CAPACITY: usize = 10_000;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/channels").route(web::get().to(list_channels)))
+        .service(web::resource("/channels/").route(web::get().to(list_channels)))
+        .service(
+            web::resource("/channels/{channelOwnerUsername}").route(web::get().to(channel_page)),
+        );
+}
+
+/// The cached public reads: channel pages by exact username, and the live directory.
+pub struct PublicCache {
+    pub pages: CoalescingCache<String, Option<Arc<PublicChannel>>, ApiError>,
+    pub directory: CoalescingCache<(), Arc<Vec<DirectoryChannel>>, ApiError>,
+}
+
+impl PublicCache {
+    /// `ttl`: how stale a public read may be (`PUBLIC_CACHE_TTL`, about a second).
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            pages: CoalescingCache::new(ttl, PAGE_CACHE_CAPACITY),
+            directory: CoalescingCache::new(ttl, 1),
+        }
+    }
+}
+
+/// What the cached loads read, cloned into each load: a load outlives the request that started it
+/// when that request is cancelled, and must not keep the whole state alive.
+#[derive(Clone)]
+struct Sources {
+    channels: ChannelsRepo,
+    streams: StreamsRepo,
+    video: VideoClient,
+}
+
+impl Sources {
+    fn of(state: &AppState) -> Self {
+        Self {
+            channels: state.channels.clone(),
+            streams: state.streams.clone(),
+            video: state.video.clone(),
+        }
+    }
+}
+
+/// The viewer-independent part of a channel page.
+#[derive(Clone, Debug)]
+pub struct PublicChannel {
+    owner_sub: String,
+    username: String,
+    avatar: Option<String>,
+    color: Option<String>,
+    channel_asset_urls: BTreeMap<String, String>,
+    channel_arn: ChannelArn,
+    playback_url: Option<String>,
+    is_live: bool,
+    video: Option<VideoSize>,
+}
+
+/// One channel of the directory (contract §6.1: exactly these four fields).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryChannel {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<String>,
+    username: String,
+    /// Asset type (`avatar`, `banner`) → CDN URL.
+    channel_asset_urls: BTreeMap<String, String>,
+}
+
+/// `{"channels": [...], "maxResults": 50}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelList<T> {
+    channels: Vec<T>,
+    max_results: usize,
+}
+
+impl<T> ChannelList<T> {
+    pub fn new(channels: Vec<T>) -> Self {
+        Self {
+            channels,
+            max_results: MAX_RESULTS,
+        }
+    }
+}
+
+/// The encoder's resolution while live; the SPA sizes the player with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoSize {
+    video_width: i64,
+    video_height: i64,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+pub struct PageIngestConfiguration {
+    video: VideoSize,
+}
+
+/// `GET /channels/:channelOwnerUsername`, in upstream's key order.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelPage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    color: Option<String>,
+    username: String,
+    /// The channel owner has banned the viewer: no playback for them.
+    is_viewer_banned: bool,
+    /// The viewer has banned the channel owner from the viewer's own chat.
+    is_channel_banned: bool,
+    is_viewer_following: bool,
+    channel_asset_urls: BTreeMap<String, String>,
+    channel_arn: String,
+    /// Only while live and once IVS knows the encoder's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingest_configuration: Option<PageIngestConfiguration>,
+    /// Absent when the viewer is banned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_live: Option<bool>,
+    /// Absent when the viewer is banned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    playback_url: Option<String>,
+}
+
+/// What the viewer's and the owner's fresh records say about this viewer.
+#[derive(Clone, Copy, Debug, Default)]
+struct ViewerRelation {
+    is_viewer_banned: bool,
+    is_channel_banned: bool,
+    is_viewer_following: bool,
+}
+
+impl ChannelPage {
+    fn new(public: &PublicChannel, relation: ViewerRelation) -> Self {
+        let visible = !relation.is_viewer_banned;
+        Self {
+            avatar: public.avatar.clone(),
+            color: public.color.clone(),
+            username: public.username.clone(),
+            is_viewer_banned: relation.is_viewer_banned,
+            is_channel_banned: relation.is_channel_banned,
+            is_viewer_following: relation.is_viewer_following,
+            channel_asset_urls: public.channel_asset_urls.clone(),
+            channel_arn: public.channel_arn.to_string(),
+            ingest_configuration: public
+                .video
+                .filter(|_| visible && public.is_live)
+                .map(|video| PageIngestConfiguration { video }),
+            is_live: visible.then_some(public.is_live),
+            playback_url: public.playback_url.clone().filter(|_| visible),
+        }
+    }
+}
+
+impl DirectoryChannel {
+    pub fn from_record(record: &ChannelRecord) -> Self {
+        Self {
+            avatar: record.avatar.clone(),
+            color: record.color.clone(),
+            username: record.username.clone(),
+            channel_asset_urls: record.channel_asset_urls(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(rename = "isLive")]
+    is_live: Option<String>,
+}
+
+/// `GET /channels?isLive=true` (also `/channels/`): up to 50 live channels, newest session first.
+#[utoipa::path(
+    get,
+    path = "/channels",
+    tag = "channels",
+    params(("isLive" = String, Query, description = "`true` lists live channels; any other value an empty list")),
+    responses(
+        (status = 200, description = "Live channels", body = ChannelList<DirectoryChannel>),
+        (status = 400, description = "No `isLive` filter (`BadRequestException`)"),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+    )
+)]
+pub async fn list_channels(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(is_live) = query.into_inner().is_live else {
+        return Err(ApiError::bad_request(
+            "Missing required filter, one of: isLive",
+        ));
+    };
+    if is_live != "true" {
+        return Ok(HttpResponse::Ok().json(ChannelList::<DirectoryChannel>::new(Vec::new())));
+    }
+    let sources = Sources::of(&state);
+    let channels = state
+        .public_cache
+        .directory
+        .get_or_load(&(), move || async move { load_directory(&sources).await })
+        .await?;
+    Ok(HttpResponse::Ok().json(ChannelList::new(channels.as_ref().clone())))
+}
+
+/// `GET /channels/:channelOwnerUsername`: the public page, plus what the signed-in viewer may see.
+#[utoipa::path(
+    get,
+    path = "/channels/{channelOwnerUsername}",
+    tag = "channels",
+    params(("channelOwnerUsername" = String, Path, description = "Exact (case-sensitive) username, 1–100 characters")),
+    security((), ("cognito" = [])),
+    responses(
+        (status = 200, description = "The channel page", body = ChannelPage),
+        (status = 400, description = "Parameter too long (`BadRequestException`)"),
+        (status = 401, description = "Invalid token (`UnauthorizedException`)"),
+        (status = 404, description = "No such user, or no channel yet (`UserNotFoundException`)"),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+    )
+)]
+pub async fn channel_page(
+    state: web::Data<AppState>,
+    viewer: MaybeAuthUser,
+    path: web::Path<String>,
+) -> Result<web::Json<ChannelPage>, ApiError> {
+    let username = path.into_inner();
+    check_param("channelOwnerUsername", &username)?;
+    let sources = Sources::of(&state);
+    let name = username.clone();
+    let public = state
+        .public_cache
+        .pages
+        .get_or_load(&username, move || async move {
+            load_public_channel(&sources, &name).await
+        })
+        .await?
+        .ok_or_else(user_not_found)?;
+    let relation = match viewer.user() {
+        Some(viewer) => viewer_relation(&state, &public, &viewer.sub).await?,
+        None => ViewerRelation::default(),
+    };
+    Ok(web::Json(ChannelPage::new(&public, relation)))
+}
+
+/// The fresh, viewer-specific part: the owner's ban list (strongly consistent, so a ban shows on
+/// the next request) and the viewer's own follows and bans.
+async fn viewer_relation(
+    state: &AppState,
+    public: &PublicChannel,
+    viewer_sub: &str,
+) -> Result<ViewerRelation, ApiError> {
+    let (owner, viewer) = futures_util::future::try_join(
+        state.channels.get(&public.owner_sub),
+        state.channels.get(viewer_sub),
+    )
+    .await
+    .map_err(|err| unexpected(&err))?;
+    let owner = owner.ok_or_else(user_not_found)?;
+    Ok(ViewerRelation {
+        is_viewer_banned: owner.has_banned(viewer_sub),
+        is_channel_banned: viewer
+            .as_ref()
+            .is_some_and(|v| v.has_banned(&public.owner_sub)),
+        is_viewer_following: viewer
+            .as_ref()
+            .is_some_and(|v| v.is_following(public.channel_arn.resource_id().as_str())),
+    })
+}
+
+/// The cache's load of one channel page: the owner's profile and the channel's newest session.
+/// `None` for an unknown user or one without a channel yet.
+async fn load_public_channel(
+    state: &Sources,
+    username: &str,
+) -> Result<Option<Arc<PublicChannel>>, ApiError> {
+    let owner = state
+        .channels
+        .get_by_username(username)
+        .await
+        .map_err(|err| unexpected(&err))?;
+    let Some(owner) = owner else {
+        return Ok(None);
+    };
+    let Some(channel_arn) = owner.channel_arn.clone() else {
+        return Ok(None);
+    };
+    let session = state
+        .streams
+        .latest_session(&channel_arn)
+        .await
+        .map_err(|err| unexpected(&err))?;
+    let is_live = session.as_ref().is_some_and(StoredSession::is_live);
+    let video = match session.filter(|_| is_live) {
+        Some(session) => live_video_size(state, &session).await,
+        None => None,
+    };
+    Ok(Some(Arc::new(PublicChannel {
+        owner_sub: owner.id.clone(),
+        username: owner.username.clone(),
+        avatar: owner.avatar.clone(),
+        color: owner.color.clone(),
+        channel_asset_urls: owner.channel_asset_urls(),
+        channel_arn,
+        playback_url: owner.playback_url.clone(),
+        is_live,
+        video,
+    })))
+}
+
+/// The live session's video size: stored, or fetched once from IVS `GetStreamSession` and stored
+/// when IVS knows the encoder's settings. Failures only cost the optional field (logged).
+async fn live_video_size(state: &Sources, session: &StoredSession) -> Option<VideoSize> {
+    if let Some(stored) = &session.ingest_configuration {
+        return video_size(stored);
+    }
+    let fetched = state
+        .video
+        .get_stream_session(session.channel_arn.as_str(), session.stream_id.as_str())
+        .await;
+    let configuration = match fetched {
+        Ok(Some(configuration)) if configuration.is_known() => configuration,
+        Ok(_) => return None,
+        Err(err) => {
+            tracing::warn!(channel = %session.channel_arn, stream = %session.stream_id, error = %err,
+                "GetStreamSession failed; the page goes without the ingest configuration");
+            return None;
+        }
+    };
+    store_ingest_configuration(state, session, &configuration).await;
+    Some(VideoSize {
+        video_width: configuration.video.video_width,
+        video_height: configuration.video.video_height,
+    })
+}
+
+async fn store_ingest_configuration(
+    state: &Sources,
+    session: &StoredSession,
+    configuration: &IngestConfiguration,
+) {
+    let value = match serde_json::to_value(configuration) {
+        Ok(value) => value,
+        Err(err) => {
+            tracing::error!(error = %err, "ingest configuration does not serialise");
+            return;
+        }
+    };
+    if let Err(err) = state
+        .streams
+        .store_ingest_configuration(&session.channel_arn, &session.stream_id, &value)
+        .await
+    {
+        tracing::warn!(channel = %session.channel_arn, stream = %session.stream_id, error = %err,
+            "could not store the ingest configuration; it is fetched again later");
+    }
+}
+
+fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
+    let video = stored.get("video")?;
+    Some(VideoSize {
+        video_width: video.get("videoWidth")?.as_i64()?,
+        video_height: video.get("videoHeight")?.as_i64()?,
+    })
+}
+
+/// The cache's load of the directory: the live index (newest first, one session per channel),
+/// then each channel's profile, concurrently. Channels whose profile is gone are skipped.
+async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, ApiError> {
+    let live = state
+        .streams
+        .live_directory(MAX_RESULTS)
+        .await
+        .map_err(|err| unexpected(&err))?;
+    let records = try_join_all(
+        live.iter()
+            .map(|session| live_channel_owner(&state.channels, session)),
+    )
+    .await
+    .map_err(|err| unexpected(&err))?;
+    Ok(Arc::new(
+        records
+            .iter()
+            .flatten()
+            .map(DirectoryChannel::from_record)
+            .collect(),
+    ))
+}
+
+/// The profile that owns a live session: by the owner's sub the session recorded (a GetItem), or
+/// through the channel ARN index when the session predates it or the sub's profile moved on.
+pub async fn live_channel_owner(
+    channels: &ChannelsRepo,
+    session: &LiveSession,
+) -> Result<Option<ChannelRecord>, DbError> {
+    if let Some(sub) = &session.user_sub {
+        if let Some(record) = channels.get(sub).await? {
+            if record.channel_arn.as_ref() == Some(&session.channel_arn) {
+                return Ok(Some(record));
+            }
+        }
+    }
+    channels.get_by_channel_arn(&session.channel_arn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn public(is_live: bool) -> PublicChannel {
+        PublicChannel {
+            owner_sub: "owner".into(),
+            username: "Owner".into(),
+            avatar: Some("bear".into()),
+            color: None,
+            channel_asset_urls: BTreeMap::new(),
+            channel_arn: ChannelArn::parse("arn:aws:ivs:us-west-2:123456789012:channel/abc")
+                .unwrap(),
+            playback_url: Some("https://play/abc.m3u8".into()),
+            is_live,
+            video: Some(VideoSize {
+                video_width: 1280,
+                video_height: 720,
+            }),
+        }
+    }
+
+    #[test]
+    fn page_keys_follow_upstream_order_and_omit_absent_members() {
+        let page = ChannelPage::new(&public(true), ViewerRelation::default());
+        let json = serde_json::to_string(&page).unwrap();
+        assert_eq!(
+            json,
+            r#"{"avatar":"bear","username":"Owner","isViewerBanned":false,"isChannelBanned":false,"isViewerFollowing":false,"channelAssetUrls":{},"channelArn":"arn:aws:ivs:us-west-2:123456789012:channel/abc","ingestConfiguration":{"video":{"videoWidth":1280,"videoHeight":720}},"isLive":true,"playbackUrl":"https://play/abc.m3u8"}"#
+        );
+    }
+
+    #[test]
+    fn a_banned_viewer_gets_no_playback() {
+        let relation = ViewerRelation {
+            is_viewer_banned: true,
+            ..ViewerRelation::default()
+        };
+        let json = serde_json::to_value(ChannelPage::new(&public(true), relation)).unwrap();
+        assert_eq!(json["isViewerBanned"], true);
+        for hidden in ["isLive", "playbackUrl", "ingestConfiguration"] {
+            assert!(
+                json.get(hidden).is_none(),
+                "{hidden} shown to a banned viewer"
+            );
+        }
+    }
+
+    #[test]
+    fn offline_pages_have_no_ingest_configuration() {
+        let json =
+            serde_json::to_value(ChannelPage::new(&public(false), ViewerRelation::default()))
+                .unwrap();
+        assert_eq!(json["isLive"], false);
+        assert!(json.get("ingestConfiguration").is_none());
+    }
+
+    #[test]
+    fn video_size_reads_the_stored_shape() {
+        let stored = serde_json::json!({"audio": {"channels": 2}, "video": {"videoWidth": 1920, "videoHeight": 1080, "codec": "avc1"}});
+        assert_eq!(
+            video_size(&stored),
+            Some(VideoSize {
+                video_width: 1920,
+                video_height: 1080
+            })
+        );
+        assert_eq!(video_size(&serde_json::json!({"audio": {}})), None);
+    }
+}
