@@ -69,3 +69,21 @@ outputs: ## Print the deployed stack's outputs as the SPA's .env lines (ENV_FILE
 
 test-infra: ## Offline infrastructure tests: tsc, CDK assertions, synth, cfn-lint, cfn-guard
 	@scripts/test-infra.sh
+
+# ---------------------------------------------------------------------------------------------------
+# Local platform: no AWS account, no Docker. `make run` in one terminal, the others in another.
+SEED_COUNT ?= 50
+OFFLINE_SESSION_COUNT ?= 1
+STREAM_ACTION = $(if $(STOP),stop,$(if $(STARVE),starve,$(if $(RECOVER),recover,$(if $(BREACH),breach,$(if $(FAIL),fail,start)))))
+
+.PHONY: run stream seed
+
+run: ## The whole platform on 127.0.0.1 (DynamoDB Local + emulator + services); data kept in .local/
+	@scripts/run.sh
+
+stream: ## Broadcast on a user's channel: USER=<name> [STOP=1|STARVE=1|RECOVER=1|BREACH=1|FAIL=1]
+	@$(if $(filter command line,$(origin USER)),,$(error make stream needs USER=<username>))
+	@scripts/stream.sh "$(USER)" $(STREAM_ACTION)
+
+seed: ## Demo users, follows, live channels and past sessions (SEED_COUNT=50 OFFLINE_SESSION_COUNT=1)
+	@SEED_COUNT=$(SEED_COUNT) OFFLINE_SESSION_COUNT=$(OFFLINE_SESSION_COUNT) scripts/seed.sh
