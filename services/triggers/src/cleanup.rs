@@ -1,0 +1,525 @@
+//! The scheduled unverified-user cleanup (contract §12.5, fixed): users who never confirmed their
+//! e-mail keep their username and e-mail reserved in Cognito and their rows in the channels table,
+//! so after a grace period they are removed.
+//!
+//! 1. Cognito `ListUsers` with `cognito:user_status = "UNCONFIRMED"`, following every page.
+//! 2. Users created longer ago than the grace period (`UNVERIFIED_USER_MAX_AGE_HOURS`, 24 h).
+//! 3. `AdminDeleteUser` each (a few at a time; an already deleted user counts as deleted).
+//! 4. Their channel records: the profile (`id = sub`) and the username marker it owns
+//!    (`id = username#<lowercase name>`, `userSub = sub`, see `ugc_dynamo::ChannelsRepo`), or the
+//!    freed name could never be registered again. `BatchWriteItem` deletes in chunks of 25, and
+//!    unprocessed items are retried with exponential backoff (upstream's retry never ran).
+//!
+//! Markers are deleted only when they name the user being removed: `BatchWriteItem` has no
+//! conditions, so ownership is read first (`BatchGetItem`, consistent reads). Nothing else writes a
+//! marker whose owner no longer exists in Cognito, so the read stays true until the delete.
+//!
+//! The capabilities are two small traits ([`UserPool`], [`ChannelTable`]) with the SDK clients
+//! inside, so the paging, partial-failure and retry rules are tested without AWS.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_cognitoidentityprovider::Client as CognitoClient;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::Client as DynamoClient;
+use futures_util::StreamExt;
+use time::OffsetDateTime;
+use ugc_dynamo::DbError;
+
+use crate::config::{self, ConfigError, Lookup};
+
+/// `BatchWriteItem` takes at most 25 requests.
+pub const WRITE_BATCH: usize = 25;
+/// `BatchGetItem` takes at most 100 keys.
+pub const READ_BATCH: usize = 100;
+/// Cognito's admin write quota is modest; a few deletions at a time stay well inside it.
+const DELETE_CONCURRENCY: usize = 4;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CleanupConfig {
+    /// `CHANNELS_TABLE_NAME`.
+    pub channels_table: String,
+    /// `USER_POOL_ID`.
+    pub user_pool_id: String,
+    /// `UNVERIFIED_USER_MAX_AGE_HOURS` (default 24): how long a user may stay unconfirmed.
+    pub max_age: Duration,
+}
+
+impl CleanupConfig {
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+    pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
+        Ok(Self {
+            channels_table: config::required(env, "CHANNELS_TABLE_NAME")?,
+            user_pool_id: config::required(env, "USER_POOL_ID")?,
+            max_age: config::hours(env, "UNVERIFIED_USER_MAX_AGE_HOURS", Self::DEFAULT_MAX_AGE)?,
+        })
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("Cognito request failed: {0}")]
+    Cognito(#[source] BoxError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("DynamoDB left {remaining} item(s) unprocessed after {attempts} attempts")]
+    Unprocessed { remaining: usize, attempts: u32 },
+    #[error("{} user(s) could not be deleted from Cognito: {}", .0.len(), .0.join(", "))]
+    UsersNotDeleted(Vec<String>),
+}
+
+/// An unconfirmed user as `ListUsers` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnconfirmedUser {
+    pub username: String,
+    pub sub: Option<String>,
+    pub created: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsersPage {
+    pub users: Vec<UnconfirmedUser>,
+    pub next_token: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deleted {
+    Now,
+    AlreadyGone,
+}
+
+/// The Cognito calls the cleanup needs.
+pub trait UserPool: Sync {
+    fn list_unconfirmed(
+        &self,
+        pagination_token: Option<String>,
+    ) -> impl Future<Output = Result<UsersPage, CleanupError>> + Send;
+
+    fn delete_user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Deleted, CleanupError>> + Send;
+}
+
+/// A channels-table row as far as the cleanup cares.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Row {
+    pub id: String,
+    /// On a profile: its username.
+    pub username: Option<String>,
+    /// On a username marker: the sub that owns the name.
+    pub user_sub: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchGot {
+    pub rows: Vec<Row>,
+    /// Ids DynamoDB did not read this time (`UnprocessedKeys`).
+    pub unprocessed: Vec<String>,
+}
+
+/// The DynamoDB calls the cleanup needs, by item `id`.
+pub trait ChannelTable: Sync {
+    /// At most [`READ_BATCH`] ids.
+    fn batch_get(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<BatchGot, CleanupError>> + Send;
+
+    /// At most [`WRITE_BATCH`] ids; returns the ids DynamoDB left unprocessed.
+    fn batch_delete(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<String>, CleanupError>> + Send;
+}
+
+/// Retries of unprocessed batch items: `base × 2^attempt`, capped, at most `max_retries` times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_retries: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(50),
+            cap: Duration::from_secs(5),
+            max_retries: 8,
+        }
+    }
+}
+
+impl Backoff {
+    fn delay(&self, retry: u32) -> Duration {
+        self.base
+            .saturating_mul(2u32.saturating_pow(retry))
+            .min(self.cap)
+    }
+}
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    /// Unconfirmed users listed.
+    pub unconfirmed: usize,
+    /// Of those, users past the grace period.
+    pub expired: usize,
+    /// Users removed from Cognito (or already gone).
+    pub users_deleted: usize,
+    /// Channel-table items deleted (profiles and username markers).
+    pub records_deleted: usize,
+    /// Usernames whose Cognito deletion failed; their rows were kept.
+    pub failed_users: Vec<String>,
+}
+
+/// One cleanup run. A user whose Cognito deletion fails keeps its rows and is reported in
+/// `failed_users` (the next run tries again); a table error fails the run.
+pub async fn run(
+    pool: &impl UserPool,
+    table: &impl ChannelTable,
+    now: OffsetDateTime,
+    max_age: Duration,
+    backoff: Backoff,
+) -> Result<CleanupReport, CleanupError> {
+    let mut report = CleanupReport::default();
+    let cutoff = now - max_age;
+    let mut expired = Vec::new();
+    let mut token = None;
+    loop {
+        let page = pool.list_unconfirmed(token.take()).await?;
+        report.unconfirmed += page.users.len();
+        expired.extend(
+            page.users
+                .into_iter()
+                .filter(|user| user.created.is_some_and(|created| created <= cutoff)),
+        );
+        match page.next_token.filter(|t| !t.is_empty()) {
+            Some(next) => token = Some(next),
+            None => break,
+        }
+    }
+    report.expired = expired.len();
+
+    let results: Vec<(UnconfirmedUser, Result<Deleted, CleanupError>)> =
+        futures_util::stream::iter(expired)
+            .map(|user| async move {
+                let result = pool.delete_user(&user.username).await;
+                (user, result)
+            })
+            .buffer_unordered(DELETE_CONCURRENCY)
+            .collect()
+            .await;
+    let mut subs = Vec::new();
+    for (user, result) in results {
+        match result {
+            Ok(_) => {
+                report.users_deleted += 1;
+                match user.sub {
+                    Some(sub) => subs.push(sub),
+                    None => {
+                        tracing::warn!(username = %user.username, "deleted user had no sub; no rows to remove")
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(username = %user.username, error = %err, "could not delete unconfirmed user");
+                report.failed_users.push(user.username);
+            }
+        }
+    }
+    report.failed_users.sort();
+
+    let doomed = owned_rows(table, &subs, backoff).await?;
+    report.records_deleted = doomed.len();
+    for chunk in doomed.chunks(WRITE_BATCH) {
+        delete_all(table, chunk.to_vec(), backoff).await?;
+    }
+    Ok(report)
+}
+
+/// The ids to delete for these subs: each existing profile and the username marker it owns.
+async fn owned_rows(
+    table: &impl ChannelTable,
+    subs: &[String],
+    backoff: Backoff,
+) -> Result<Vec<String>, CleanupError> {
+    let profiles = get_all(table, subs, backoff).await?;
+    let markers: HashMap<String, String> = profiles
+        .iter()
+        .filter_map(|row| {
+            let name = row.username.as_deref()?;
+            Some((marker_id(name), row.id.clone()))
+        })
+        .collect();
+    let marker_ids: Vec<String> = markers.keys().cloned().collect();
+    let owned = get_all(table, &marker_ids, backoff)
+        .await?
+        .into_iter()
+        .filter(|marker| {
+            markers
+                .get(&marker.id)
+                .is_some_and(|sub| marker.user_sub.as_ref() == Some(sub))
+        })
+        .map(|marker| marker.id);
+    let mut ids: Vec<String> = profiles
+        .into_iter()
+        .map(|row| row.id)
+        .chain(owned)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The marker item id of a username (same scheme as `ugc_dynamo::ChannelsRepo`).
+pub fn marker_id(username: &str) -> String {
+    format!("username#{}", username.to_ascii_lowercase())
+}
+
+async fn get_all(
+    table: &impl ChannelTable,
+    ids: &[String],
+    backoff: Backoff,
+) -> Result<Vec<Row>, CleanupError> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(READ_BATCH) {
+        let mut pending = chunk.to_vec();
+        let mut retry = 0;
+        while !pending.is_empty() {
+            if retry > 0 {
+                tokio::time::sleep(backoff.delay(retry - 1)).await;
+            }
+            let got = table.batch_get(&pending).await?;
+            rows.extend(got.rows);
+            pending = got.unprocessed;
+            retry += 1;
+            if !pending.is_empty() && retry > backoff.max_retries {
+                return Err(CleanupError::Unprocessed {
+                    remaining: pending.len(),
+                    attempts: retry,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+async fn delete_all(
+    table: &impl ChannelTable,
+    mut pending: Vec<String>,
+    backoff: Backoff,
+) -> Result<(), CleanupError> {
+    let mut retry = 0;
+    while !pending.is_empty() {
+        if retry > 0 {
+            tokio::time::sleep(backoff.delay(retry - 1)).await;
+        }
+        pending = table.batch_delete(&pending).await?;
+        retry += 1;
+        if !pending.is_empty() && retry > backoff.max_retries {
+            return Err(CleanupError::Unprocessed {
+                remaining: pending.len(),
+                attempts: retry,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// [`UserPool`] over the Cognito SDK client.
+#[derive(Clone, Debug)]
+pub struct CognitoUserPool {
+    client: CognitoClient,
+    pool_id: String,
+}
+
+impl CognitoUserPool {
+    pub fn new(client: CognitoClient, pool_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            pool_id: pool_id.into(),
+        }
+    }
+}
+
+impl UserPool for CognitoUserPool {
+    async fn list_unconfirmed(
+        &self,
+        pagination_token: Option<String>,
+    ) -> Result<UsersPage, CleanupError> {
+        let out = self
+            .client
+            .list_users()
+            .user_pool_id(&self.pool_id)
+            .filter("cognito:user_status = \"UNCONFIRMED\"")
+            .attributes_to_get("sub")
+            .limit(60)
+            .set_pagination_token(pagination_token)
+            .send()
+            .await
+            .map_err(|err| CleanupError::Cognito(Box::new(err)))?;
+        let users = out
+            .users()
+            .iter()
+            .filter_map(|user| {
+                let username = user.username()?.to_owned();
+                let sub = user
+                    .attributes()
+                    .iter()
+                    .find(|a| a.name() == "sub")
+                    .and_then(|a| a.value())
+                    .map(str::to_owned);
+                let created = user.user_create_date().and_then(|d| {
+                    OffsetDateTime::from_unix_timestamp_nanos(
+                        i128::from(d.secs()) * 1_000_000_000 + i128::from(d.subsec_nanos()),
+                    )
+                    .ok()
+                });
+                Some(UnconfirmedUser {
+                    username,
+                    sub,
+                    created,
+                })
+            })
+            .collect();
+        Ok(UsersPage {
+            users,
+            next_token: out.pagination_token().map(str::to_owned),
+        })
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<Deleted, CleanupError> {
+        match self
+            .client
+            .admin_delete_user()
+            .user_pool_id(&self.pool_id)
+            .username(username)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Deleted::Now),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_user_not_found_exception()) =>
+            {
+                Ok(Deleted::AlreadyGone)
+            }
+            Err(err) => Err(CleanupError::Cognito(Box::new(err))),
+        }
+    }
+}
+
+/// [`ChannelTable`] over the DynamoDB SDK client.
+#[derive(Clone, Debug)]
+pub struct DynamoChannelTable {
+    client: DynamoClient,
+    table: String,
+}
+
+impl DynamoChannelTable {
+    pub fn new(client: DynamoClient, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(id: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([("id".to_owned(), AttributeValue::S(id.to_owned()))])
+    }
+
+    fn id_of(item: &HashMap<String, AttributeValue>) -> Option<String> {
+        string(item, "id")
+    }
+}
+
+fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.clone()),
+        _ => None,
+    }
+}
+
+impl ChannelTable for DynamoChannelTable {
+    async fn batch_get(&self, ids: &[String]) -> Result<BatchGot, CleanupError> {
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(ids.iter().map(|id| Self::key(id)).collect()))
+            .projection_expression("#id, #u, #s")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#u", "username")
+            .expression_attribute_names("#s", "userSub")
+            .consistent_read(true)
+            .build()
+            .map_err(DbError::from)?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await
+            .map_err(DbError::from)?;
+        let rows = out
+            .responses()
+            .and_then(|r| r.get(&self.table))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        Some(Row {
+                            id: Self::id_of(item)?,
+                            username: string(item, "username"),
+                            user_sub: string(item, "userSub"),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unprocessed = out
+            .unprocessed_keys()
+            .and_then(|u| u.get(&self.table))
+            .map(|k| k.keys().iter().filter_map(Self::id_of).collect())
+            .unwrap_or_default();
+        Ok(BatchGot { rows, unprocessed })
+    }
+
+    async fn batch_delete(&self, ids: &[String]) -> Result<Vec<String>, CleanupError> {
+        let requests = ids
+            .iter()
+            .map(|id| {
+                Ok(WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .set_key(Some(Self::key(id)))
+                            .build()?,
+                    )
+                    .build())
+            })
+            .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()
+            .map_err(DbError::from)?;
+        let out = self
+            .client
+            .batch_write_item()
+            .request_items(&self.table, requests)
+            .send()
+            .await
+            .map_err(DbError::from)?;
+        Ok(out
+            .unprocessed_items()
+            .and_then(|u| u.get(&self.table))
+            .map(|requests| {
+                requests
+                    .iter()
+                    .filter_map(|r| r.delete_request().and_then(|d| Self::id_of(d.key())))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
