@@ -290,3 +290,80 @@ async fn cloudwatch_unreachable_is_503_but_a_cached_session_is_served() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["metrics"], cached);
 }
+
+#[tokio::test]
+async fn dynamodb_unreachable_is_503_on_both_routes() {
+    let env = TestEnv::start().await;
+    let dynamo = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&env.sdk)
+            .endpoint_url(closed_port_endpoint().await)
+            .build(),
+    );
+    let state = AppState::new(config(&env), &env.sdk, dynamo).await.unwrap();
+    let app = TestApp::spawn_with(env, state).await;
+    let alice = app.user("alice").await;
+    let id = unique_id();
+    for path in [
+        format!("/metrics/{id}/streamSessions"),
+        format!("/metrics/{id}/streamSessions/st-1"),
+    ] {
+        let (status, body) = app.get(&path, Some(&alice)).await;
+        assert_eq!(
+            (status, type_of(&body)),
+            (503, "ServiceUnavailableException"),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pagination_key_can_come_from_secrets_manager() {
+    let env = TestEnv::start().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&env.sdk);
+    let created = secrets
+        .create_secret()
+        .name("pagination-key")
+        // What the CDK app generates: 32 alphanumerics.
+        .secret_string("mqGmnKzveqqSQLbdXspNgJFHpLdCsy78")
+        .send()
+        .await
+        .unwrap();
+    let mut settings = config(&env);
+    settings.pagination_key = ugc_metrics::KeySource::SecretArn(created.arn().unwrap().to_owned());
+    let state = AppState::new(settings.clone(), &env.sdk, env.dynamo.clone())
+        .await
+        .unwrap();
+    let app = TestApp::spawn_with(env, state).await;
+    let alice = app.user("alice").await;
+    let id = unique_id();
+    let arn = app.arn(&id);
+    for i in 0..51 {
+        app.session(
+            &arn,
+            &format!("st-k{i:02}"),
+            &alice.sub,
+            now() - Duration::hours(1) + Duration::seconds(i),
+            None,
+            &[],
+        )
+        .await;
+    }
+    let list = format!("/metrics/{id}/streamSessions");
+    let (_, first) = app.get(&list, Some(&alice)).await;
+    let token = first["nextToken"].as_str().unwrap();
+    let (status, second) = app
+        .get(&format!("{list}?nextToken={token}"), Some(&alice))
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["streamSessions"][0]["streamId"], "st-k00");
+
+    // A missing secret stops the start-up with a message naming the variable.
+    settings.pagination_key = ugc_metrics::KeySource::SecretArn("nope".into());
+    let err = AppState::new(settings, &app.env.sdk, app.env.dynamo.clone())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("PAGINATION_TOKEN_KEY_ARN"),
+        "{err}"
+    );
+}
