@@ -1,0 +1,1 @@
+//! End-to-end journeys live in `journeys/` (one integration-test binary); this crate has no code.
