@@ -18,6 +18,7 @@ use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, MaybeAuthUser, RateKey
 use utoipa::ToSchema;
 
 use crate::error::{failure, unexpected, user_not_found};
+use crate::openapi::Empty;
 use crate::state::AppState;
 
 /// How long a chat session lasts before the SPA asks for a new token (upstream: 60 minutes).
@@ -60,10 +61,6 @@ pub struct BanRequest {
     banned_channel_arn: Option<String>,
 }
 
-/// `{}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Empty {}
-
 /// The chat identity and capabilities a token is minted with.
 #[derive(Debug, PartialEq, Eq)]
 struct ChatGrant {
@@ -84,15 +81,15 @@ fn missing_field() -> ApiError {
     path = "/channel/chatToken/create",
     tag = "chat",
     request_body = ChatTokenRequest,
-    security((), ("cognito" = [])),
+    security((), ("accessToken" = [])),
     responses(
         (status = 200, description = "A single-use chat token", body = ChatTokenResponse),
-        (status = 400, description = "No `chatRoomOwnerUsername` (`UnexpectedException`)"),
-        (status = 401, description = "Invalid token (`UnauthorizedException`)"),
-        (status = 403, description = "The owner has no chat room (`ChatRoomArnNotFoundException`) or banned the caller (`ForbiddenException`)"),
-        (status = 404, description = "No such owner (`UserNotFoundException`)"),
-        (status = 429, description = "Too many tokens (`TooManyRequestsException`)"),
-        (status = 503, description = "A dependency is down (`ServiceUnavailableException`)"),
+        (status = 400, description = "No `chatRoomOwnerUsername` (`UnexpectedException`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The owner has no chat room (`ChatRoomArnNotFoundException`) or banned the caller (`ForbiddenException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such owner (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many tokens (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "A dependency is down (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn create_chat_token(
@@ -276,13 +273,13 @@ fn ban_write_error(err: &DbError, code: ErrorCode) -> ApiError {
     path = "/channel/ban",
     tag = "chat",
     request_body = BanRequest,
-    security(("cognito" = [])),
+    security(("accessToken" = [])),
     responses(
-        (status = 200, description = "Banned (`{}`)", body = Empty),
-        (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`, or the caller's own channel"),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)"),
-        (status = 404, description = "No user has this channel (`UserNotFoundException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 200, description = "Banned (`{}`)", body = crate::openapi::Empty),
+        (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`, or the caller's own channel", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No user has this channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn ban_user(
@@ -330,13 +327,13 @@ pub async fn ban_user(
     path = "/channel/unban",
     tag = "chat",
     request_body = BanRequest,
-    security(("cognito" = [])),
+    security(("accessToken" = [])),
     responses(
-        (status = 200, description = "Unbanned (`{}`)", body = Empty),
-        (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`"),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)"),
-        (status = 404, description = "No user has this channel (`UserNotFoundException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 200, description = "Unbanned (`{}`)", body = crate::openapi::Empty),
+        (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No user has this channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn unban_user(

@@ -17,7 +17,7 @@ use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
 use crate::error::{unexpected, user_not_found};
-use crate::routes::chat::Empty;
+use crate::openapi::Empty;
 use crate::routes::public::{live_channel_owner, ChannelList, MAX_RESULTS};
 use crate::state::AppState;
 
@@ -95,15 +95,15 @@ fn list_write_error(err: &DbError) -> ApiError {
     path = "/channel/followingList/add",
     tag = "following",
     request_body = FollowRequest,
-    security(("cognito" = [])),
+    security(("accessToken" = [])),
     responses(
-        (status = 200, description = "Followed (`{}`)", body = Empty),
+        (status = 200, description = "Followed (`{}`)", body = crate::openapi::Empty),
         (status = 204, description = "Already followed"),
-        (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)"),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)"),
-        (status = 404, description = "No such user or channel (`UserNotFoundException`)"),
-        (status = 429, description = "Too many follow changes (`TooManyRequestsException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such user or channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many follow changes (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn follow(
@@ -128,14 +128,14 @@ pub async fn follow(
     path = "/channel/followingList/remove",
     tag = "following",
     request_body = FollowRequest,
-    security(("cognito" = [])),
+    security(("accessToken" = [])),
     responses(
-        (status = 200, description = "Not followed any more (`{}`)", body = Empty),
-        (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)"),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)"),
-        (status = 404, description = "No such user or channel (`UserNotFoundException`)"),
-        (status = 429, description = "Too many follow changes (`TooManyRequestsException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 200, description = "Not followed any more (`{}`)", body = crate::openapi::Empty),
+        (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such user or channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many follow changes (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn unfollow(
@@ -161,11 +161,11 @@ pub async fn unfollow(
     get,
     path = "/channel/followingList",
     tag = "following",
-    security(("cognito" = [])),
+    security(("accessToken" = [])),
     responses(
         (status = 200, description = "Followed channels", body = ChannelList<FollowedChannel>),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn following_list(

@@ -212,8 +212,8 @@ pub struct ListQuery {
     params(("isLive" = String, Query, description = "`true` lists live channels; any other value an empty list")),
     responses(
         (status = 200, description = "Live channels", body = ChannelList<DirectoryChannel>),
-        (status = 400, description = "No `isLive` filter (`BadRequestException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 400, description = "No `isLive` filter (`BadRequestException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn list_channels(
@@ -243,13 +243,13 @@ pub async fn list_channels(
     path = "/channels/{channelOwnerUsername}",
     tag = "channels",
     params(("channelOwnerUsername" = String, Path, description = "Exact (case-sensitive) username, 1–100 characters")),
-    security((), ("cognito" = [])),
+    security((), ("accessToken" = [])),
     responses(
         (status = 200, description = "The channel page", body = ChannelPage),
-        (status = 400, description = "Parameter too long (`BadRequestException`)"),
-        (status = 401, description = "Invalid token (`UnauthorizedException`)"),
-        (status = 404, description = "No such user, or no channel yet (`UserNotFoundException`)"),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)"),
+        (status = 400, description = "Parameter too long (`BadRequestException`)", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such user, or no channel yet (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
     )
 )]
 pub async fn channel_page(
