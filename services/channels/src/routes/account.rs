@@ -15,9 +15,7 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/channel/register").route(web::post().to(register)))
-        .service(web::resource("/channel/password/reset").route(web::post().to(reset_password)))
-        .service(web::resource("/channel").route(web::delete().to(delete_account)))
-        .service(web::resource("/channel/").route(web::delete().to(delete_account)));
+        .service(web::resource("/channel/password/reset").route(web::post().to(reset_password)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -17,12 +17,14 @@ use crate::routes::required;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channel").route(web::get().to(get_own_channel)))
-        .service(web::resource("/channel/").route(web::get().to(get_own_channel)))
-        .service(web::resource("/channel/username/update").route(web::put().to(update_username)))
-        .service(
-            web::resource("/channel/preferences/update").route(web::put().to(update_preferences)),
-        );
+    // One resource per path: actix answers 405 when a second resource repeats a path.
+    cfg.service(
+        web::resource(["/channel", "/channel/"])
+            .route(web::get().to(get_own_channel))
+            .route(web::delete().to(super::account::delete_account)),
+    )
+    .service(web::resource("/channel/username/update").route(web::put().to(update_username)))
+    .service(web::resource("/channel/preferences/update").route(web::put().to(update_preferences)));
 }
 
 /// The caller's profile and channel, including the secret stream key (only ever sent to its owner).
