@@ -16,7 +16,7 @@ command -v java >/dev/null || {
 }
 scripts/dynamodb-local.sh install
 
-port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
+port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
 ddb_port=${UGC_DYNAMODB_PORT:-8000}
 if ! port_free "$ddb_port"; then
   if [ -n "${UGC_DYNAMODB_PORT:-}" ]; then

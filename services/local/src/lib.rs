@@ -145,6 +145,8 @@ impl Running {
 
     /// Stops the services (draining in-flight requests briefly), the reconciler and the emulator.
     pub async fn shutdown(self) {
+        // Nothing is pushed to event-ingest while it stops (undelivered events are dropped).
+        self.emulator.events.set_target(None);
         self.reconciler.abort();
         for handle in &self.servers {
             handle.stop(true).await;

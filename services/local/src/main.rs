@@ -169,11 +169,11 @@ async fn shutdown_signal() {
     }
 }
 
+/// `--name value` pairs, and the positional arguments.
+type Parsed = (Vec<(String, String)>, Vec<String>);
+
 /// `--name value` options and positional arguments.
-fn options(
-    args: &[String],
-    names: &[&str],
-) -> Result<(Vec<(String, String)>, Vec<String>), Failure> {
+fn options(args: &[String], names: &[&str]) -> Result<Parsed, Failure> {
     let mut found = Vec::new();
     let mut positional = Vec::new();
     let mut iter = args.iter();

@@ -188,7 +188,7 @@ async fn follow(client: &Client, users: &[SeededUser]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A past session (offline users) or a live one; every fourth live channel also had a
+/// A past session (offline users) or a live one; every fourth live channel also has a
 /// starvation, so health pages show events of both kinds. Returns whether the channel is live.
 async fn broadcast(
     client: &Client,
@@ -206,7 +206,7 @@ async fn broadcast(
             false
         }
     };
-    if !already_live && (offline || i % 4 == 0) {
+    if !already_live && (offline || i % 4 == 1) {
         client.broadcast(arn, "starve").await?;
         tokio::time::sleep(Duration::from_millis(20)).await;
         client.broadcast(arn, "recover").await?;

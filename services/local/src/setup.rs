@@ -44,13 +44,7 @@ pub fn user_pool(shared: &Shared, config: &LocalConfig) -> anyhow::Result<Identi
             .map_err(|e| anyhow!("Cognito {op}: {e}"))
     };
     let pool_id = match find(
-        |token| {
-            let mut input = json!({"MaxResults": 60});
-            if let Some(t) = token {
-                input["NextToken"] = json!(t);
-            }
-            call("ListUserPools", input)
-        },
+        |token| call("ListUserPools", paged(json!({"MaxResults": 60}), token)),
         "UserPools",
         "Name",
         &config.user_pool_name,
@@ -83,11 +77,10 @@ pub fn user_pool(shared: &Shared, config: &LocalConfig) -> anyhow::Result<Identi
     };
     let client_id = match find(
         |token| {
-            let mut input = json!({"UserPoolId": pool_id, "MaxResults": 60});
-            if let Some(t) = token {
-                input["NextToken"] = json!(t);
-            }
-            call("ListUserPoolClients", input)
+            call(
+                "ListUserPoolClients",
+                paged(json!({"UserPoolId": pool_id, "MaxResults": 60}), token),
+            )
         },
         "UserPoolClients",
         "ClientName",
@@ -111,6 +104,14 @@ pub fn user_pool(shared: &Shared, config: &LocalConfig) -> anyhow::Result<Identi
         }
     };
     Ok(Identity { pool_id, client_id })
+}
+
+/// `input` with `NextToken` set when continuing a listing.
+fn paged(mut input: Value, token: Option<String>) -> Value {
+    if let (Some(object), Some(token)) = (input.as_object_mut(), token) {
+        object.insert("NextToken".to_owned(), Value::String(token));
+    }
+    input
 }
 
 /// Walks a paginated list for the item whose `name_field` is `name`; returns its `id_field`.
