@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make bench`: installs the pinned load generator (oha) when missing, builds release binaries,
+# starts DynamoDB Local in memory, runs the bench driver (which starts the emulator and the services
+# as separate processes on 127.0.0.1 and stops them) and saves the table to bench/results.md.
+# Everything started here is stopped by PID. Never part of `make test`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+OHA_VERSION=1.16.0
+oha="$root/.local/tools/bin/oha"
+if ! [ -x "$oha" ] || ! "$oha" --version 2>/dev/null | grep -q "$OHA_VERSION"; then
+  echo "installing oha $OHA_VERSION into .local/tools (first run only; takes a few minutes) ..." >&2
+  cargo install --locked --root "$root/.local/tools" oha --version "$OHA_VERSION"
+fi
+
+cargo build --release --locked -p ugc-local -p ugc-bench
+
+work=$(mktemp -d)
+port=$(scripts/free-port.sh)
+ddb_pid=$(scripts/dynamodb-local.sh start "$port")
+cleanup() {
+  kill "$ddb_pid" 2>/dev/null || true
+  wait "$ddb_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+unset AWS_PROFILE AWS_ENDPOINT_URL || true
+
+BENCH_DDB="http://127.0.0.1:$port" \
+BENCH_OHA="$oha" \
+BENCH_LOCAL_BIN="$root/target/release/ugc-local" \
+BENCH_DATA_DIR="$work/data" \
+BENCH_LOG_DIR="$work" \
+  "$root/target/release/ugc-bench" | tee bench/results.md.tmp
+mv bench/results.md.tmp bench/results.md
+echo "saved bench/results.md" >&2
