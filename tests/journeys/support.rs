@@ -131,10 +131,7 @@ impl Platform {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply {
-            status,
-            body,
-        }
+        Reply { status, body }
     }
 
     /// The API as `authFetch` / `unauthFetch` call it: JSON bodies (`{}` at least for non-GET).
