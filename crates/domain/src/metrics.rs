@@ -96,7 +96,10 @@ impl MetricsWindow {
         } else {
             align_up(query_start, period)
         };
-        let aligned_end = align_up(end.unwrap_or(now), period);
+        // A session shorter than one period can align to an empty window (start == end), which
+        // CloudWatch refuses; the window always spans at least one period.
+        let aligned_end = align_up(end.unwrap_or(now), period)
+            .max(aligned_start + Duration::seconds(period.into()));
         Self {
             query_start,
             period,
@@ -287,6 +290,16 @@ mod tests {
             period_for(NOW - Duration::days(63) - Duration::seconds(1), NOW),
             3600
         );
+    }
+
+    #[test]
+    fn a_session_within_one_period_still_gets_a_non_empty_window() {
+        // Created and ended in the same second, on a 5 s boundary: CloudWatch refuses an empty
+        // window, so it spans one period.
+        let at = datetime!(2022-06-10 19:10:00 UTC);
+        let window = MetricsWindow::compute(at, Some(at), NOW, false);
+        assert_eq!(window.aligned_start, at);
+        assert_eq!(window.aligned_end, at + Duration::seconds(5));
     }
 
     #[test]
