@@ -125,9 +125,14 @@ async fn bench() -> anyhow::Result<()> {
         format!("http://127.0.0.1:{local_api}"),
     )
     .await?;
-    let platform: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{data_dir}/platform.json")).context("platform.json")?,
-    )?;
+    // ugc-local writes platform.json just after its services answer: wait for it.
+    let platform_file = format!("{data_dir}/platform.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::path::Path::new(&platform_file).exists() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let platform: Value =
+        serde_json::from_str(&std::fs::read_to_string(&platform_file).context("platform.json")?)?;
     let field = |name: &str| {
         platform
             .get(name)
