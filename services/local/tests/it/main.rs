@@ -122,7 +122,12 @@ async fn a_user_registers_confirms_streams_and_goes_live() {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if !live.is_empty() {
+        // The offline user's start/stop events may still be in flight: wait for the final state.
+        if live
+            .iter()
+            .map(|c| c["username"].as_str())
+            .eq([Some("itest002")])
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
