@@ -104,8 +104,10 @@ pub struct ChannelsRepo {
 /// written with `attribute_not_exists(id)` in the same transaction as the profile put or rename (and
 /// deleted with the profile). Markers carry none of the GSI key attributes, so the indexes never see
 /// them, and no code path scans the table.
-fn username_marker_id(lowercase: &str) -> String {
-    format!("username#{lowercase}")
+/// The marker id of a username, folded the way `Username::lowercase` folds it (the cleanup Lambda
+/// frees markers with it too).
+pub fn username_marker_id(username: &str) -> String {
+    format!("username#{}", username.to_ascii_lowercase())
 }
 
 /// Transactions that kept colliding with concurrent writers: worth retrying later.

@@ -11,8 +11,8 @@ pub mod streams;
 pub mod tables;
 
 pub use channels::{
-    AssetVersionOutcome, AssetWrite, ChannelResources, ChannelsRepo, FollowOutcome, NewProfile,
-    PreferenceNames, ProvisioningClaim,
+    username_marker_id, AssetVersionOutcome, AssetWrite, ChannelResources, ChannelsRepo,
+    FollowOutcome, NewProfile, PreferenceNames, ProvisioningClaim,
 };
 pub use client::{client_from_config, client_from_env};
 pub use codec::{ChannelAsset, ChannelRecord, StoredSession};

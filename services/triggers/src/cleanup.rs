@@ -278,10 +278,8 @@ async fn owned_rows(
     Ok(ids)
 }
 
-/// The marker item id of a username (same scheme as `ugc_dynamo::ChannelsRepo`).
-pub fn marker_id(username: &str) -> String {
-    format!("username#{}", username.to_ascii_lowercase())
-}
+/// The marker item id of a username: the repository's own scheme.
+pub use ugc_dynamo::username_marker_id as marker_id;
 
 async fn get_all(
     table: &impl ChannelTable,

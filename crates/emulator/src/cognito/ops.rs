@@ -476,19 +476,10 @@ impl Cognito {
                 .filter(|p| after.as_deref().is_none_or(|a| p.id.as_str() > a))
                 .collect();
             let page = paginate(&items, max, |p| p.id.clone());
-            let pools: Vec<Value> = page
-                .items
-                .iter()
-                .map(|p| {
-                    json!({"Id": p.id, "Name": p.name, "LambdaConfig": {},
-                           "LastModifiedDate": p.modified, "CreationDate": p.created})
-                })
-                .collect();
-            let mut out = json!({"UserPools": pools});
-            if let (Some(next), Value::Object(o)) = (page.next, &mut out) {
-                o.insert("NextToken".into(), Value::String(next));
-            }
-            Ok(out)
+            Ok(page.to_json("UserPools", "NextToken", |p| {
+                json!({"Id": p.id, "Name": p.name, "LambdaConfig": {},
+                       "LastModifiedDate": p.modified, "CreationDate": p.created})
+            }))
         })
     }
 
@@ -588,16 +579,11 @@ impl Cognito {
                 .filter(|c| after.as_deref().is_none_or(|a| c.id.as_str() > a))
                 .collect();
             let page = paginate(&items, max, |c| c.id.clone());
-            let clients: Vec<Value> = page
-                .items
-                .iter()
-                .map(|c| json!({"ClientId": c.id, "UserPoolId": pool_id, "ClientName": c.name}))
-                .collect();
-            let mut out = json!({"UserPoolClients": clients});
-            if let (Some(next), Value::Object(o)) = (page.next, &mut out) {
-                o.insert("NextToken".into(), Value::String(next));
-            }
-            Ok(out)
+            Ok(page.to_json(
+                "UserPoolClients",
+                "NextToken",
+                |c| json!({"ClientId": c.id, "UserPoolId": pool_id, "ClientName": c.name}),
+            ))
         })
     }
 
@@ -1494,16 +1480,9 @@ impl Cognito {
                 })
                 .collect();
             let page = paginate(&matching, limit, |(k, _)| (*k).clone());
-            let users: Vec<Value> = page
-                .items
-                .iter()
-                .map(|(_, u)| u.listing_json(only.as_deref()))
-                .collect();
-            let mut out = json!({"Users": users});
-            if let (Some(next), Value::Object(o)) = (page.next, &mut out) {
-                o.insert("PaginationToken".into(), Value::String(next));
-            }
-            Ok(out)
+            Ok(page.to_json("Users", "PaginationToken", |(_, u)| {
+                u.listing_json(only.as_deref())
+            }))
         })
     }
 }
@@ -1593,6 +1572,18 @@ fn user_attributes_for_trigger(user: &User) -> Value {
 struct Page<'a, T> {
     items: &'a [T],
     next: Option<String>,
+}
+
+impl<T> Page<'_, T> {
+    /// The list response: `{<list_key>: [...]}`, plus `<token_key>` when more items follow.
+    fn to_json(&self, list_key: &str, token_key: &str, item: impl Fn(&T) -> Value) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert(list_key.into(), self.items.iter().map(item).collect());
+        if let Some(next) = &self.next {
+            out.insert(token_key.into(), Value::String(next.clone()));
+        }
+        Value::Object(out)
+    }
 }
 
 /// Takes `limit` items; when more remain, the token resumes after the last one taken.

@@ -767,17 +767,10 @@ async fn received_metadata(shared: web::Data<Shared>, path: web::Path<String>) -
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
+/// A full channel: its summary plus the endpoints and ingest settings.
 fn channel_json(ivs: &Ivs, c: &Channel) -> Value {
-    json!({
-        "arn": ivs.channel_arn(&c.id),
-        "name": c.name,
-        "latencyMode": c.latency_mode,
-        "type": c.channel_type,
-        "authorized": c.authorized,
-        "insecureIngest": c.insecure_ingest,
-        "recordingConfigurationArn": c.recording_configuration_arn,
-        "playbackRestrictionPolicyArn": c.playback_restriction_policy_arn,
-        "preset": c.preset,
+    let mut out = channel_summary_json(ivs, c);
+    let details = json!({
         "ingestEndpoint": format!("{}.global-contribute.live-video.net", c.host),
         "playbackUrl": playback_url(ivs, c),
         "srt": {
@@ -790,8 +783,11 @@ fn channel_json(ivs: &Ivs, c: &Channel) -> Value {
             "maximumResolution": c.multitrack.maximum_resolution,
         },
         "containerFormat": c.container_format,
-        "tags": c.tags,
-    })
+    });
+    if let (Value::Object(out), Value::Object(details)) = (&mut out, details) {
+        out.extend(details);
+    }
+    out
 }
 
 fn channel_summary_json(ivs: &Ivs, c: &Channel) -> Value {
