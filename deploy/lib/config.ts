@@ -52,7 +52,7 @@ export const LOG_RETENTION_DAYS = [
 
 const CHANNEL_TYPES: IvsChannelType[] = ['BASIC', 'STANDARD', 'ADVANCED_SD', 'ADVANCED_HD'];
 
-/** Upstream defaults (upstream-infra §4) for keys a stage file leaves out. */
+/** Upstream defaults (docs/infra.md §4) for keys a stage file leaves out. */
 export const DEFAULTS: Omit<StageConfig, 'stageName'> = {
   allowedOrigins: ['*'],
   clientBaseUrl: 'http://localhost:3000',

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::Platform;
 
-/// The overlays of contract §10, as the SPA builds them (`{"name", "data"}`). Some are sent as
+/// The overlays of docs/contract.md §10, as the SPA builds them (`{"name", "data"}`). Some are sent as
 /// plain JSON, some base64-encoded like lz-string output: the server forwards opaque strings.
 fn overlays() -> Vec<(String, bool)> {
     let actions = [

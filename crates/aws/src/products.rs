@@ -31,7 +31,7 @@ pub enum ProductsError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marketplace(String);
 
-/// Upstream `PRODUCT_API_LOCALE` names (contract §7) and their marketplaces.
+/// Upstream `PRODUCT_API_LOCALE` names (docs/contract.md §7) and their marketplaces.
 const LOCALES: &[(&str, &str)] = &[
     ("Australia", "www.amazon.com.au"),
     ("Belgium", "www.amazon.com.be"),
@@ -84,7 +84,7 @@ impl Marketplace {
     }
 }
 
-/// The Creators API credential as kept in Secrets Manager (`aws-wire-protocols.md` §13.8).
+/// The Creators API credential as kept in Secrets Manager (`docs/wire-protocols.md` §13.8).
 /// `clientId` / `clientSecret` are accepted as aliases of `credentialId` / `credentialSecret`.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

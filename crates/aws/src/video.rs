@@ -124,7 +124,7 @@ pub struct StreamKey {
     pub value: String,
 }
 
-/// A stream session's ingest configuration in the upstream shape (contract §3.2), as stored on the
+/// A stream session's ingest configuration in the upstream shape (docs/contract.md §3.2), as stored on the
 /// session and returned by the metrics API.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestConfiguration {
@@ -178,7 +178,7 @@ impl VideoConfiguration {
 
 impl IngestConfiguration {
     /// IVS reports an empty configuration (all `""` and 0) until the encoder's settings are known;
-    /// only a configuration where both parts carry some value is worth storing (contract §6.2).
+    /// only a configuration where both parts carry some value is worth storing (docs/contract.md §6.2).
     pub fn is_known(&self) -> bool {
         self.audio.has_values() && self.video.has_values()
     }

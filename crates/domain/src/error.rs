@@ -1,4 +1,4 @@
-//! The catalogue of `__type` codes the API sends (upstream contract §2.7). The SPA matches on these
+//! The catalogue of `__type` codes the API sends (docs/contract.md §2.7). The SPA matches on these
 //! strings, so they are part of the wire contract.
 //!
 //! A code enters this enum together with its first use: `tests/it` (`error_codes_are_used`) fails

@@ -1,4 +1,4 @@
-//! Stream-health metrics rules (upstream contract §8.2): the CloudWatch query window, resolution,
+//! Stream-health metrics rules (docs/contract.md §8.2): the CloudWatch query window, resolution,
 //! queries, and how results are formatted for the SPA and cached per session.
 
 use serde::{Deserialize, Serialize};
@@ -207,7 +207,7 @@ pub struct MetricStatistics {
     pub average: Option<f64>,
 }
 
-/// Turns `GetMetricData` results into the response's `metrics` array (upstream §8.2 item 11):
+/// Turns `GetMetricData` results into the response's `metrics` array (docs/contract.md §8.2 item 11):
 /// kept in CloudWatch's order are the gap-filled chart series (labelled without `Filled`) and the
 /// raw KeyframeInterval / ConcurrentViews series, each sorted by time, with its average from the
 /// matching `...Avg` result. While live, the newest `round(30 / period)` points of the chart
@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn period_selection_matches_upstream_helpers() {
-        // §14.16
+        // docs/contract.md §14.16
         assert_eq!(period_for(datetime!(2022-04-07 19:10:00 UTC), NOW), 3600);
         assert_eq!(period_for(datetime!(2022-05-15 19:12:00 UTC), NOW), 300);
         assert_eq!(period_for(datetime!(2022-06-01 19:12:00 UTC), NOW), 60);

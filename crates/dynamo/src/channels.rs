@@ -61,7 +61,7 @@ pub enum ProvisioningClaim {
     InProgress,
 }
 
-/// The name preferences a user can set (architecture: only `color`, `avatar`, `banner`).
+/// The name preferences a user can set (docs/architecture.md: only `color`, `avatar`, `banner`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PreferenceNames {
     pub color: Option<Color>,

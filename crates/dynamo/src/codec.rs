@@ -1,4 +1,4 @@
-//! Item ⇄ domain conversions, in one place. Attribute names are upstream's (contract §3.1/§3.2) so
+//! Item ⇄ domain conversions, in one place. Attribute names are upstream's (docs/contract.md §3.1/§3.2) so
 //! existing data reads and writes unchanged; the attributes we add are listed in [`attr`].
 //!
 //! Reading is lenient where upstream stored unchecked strings (usernames, avatar and colour names,
@@ -416,7 +416,7 @@ pub struct StoredSession {
 
 impl StoredSession {
     /// Open: Session Created received, no Session Ended, and no session of the channel started
-    /// later (architecture "Session model").
+    /// later (docs/architecture.md "Session model").
     pub fn is_open(&self) -> bool {
         self.summary.start_time.is_some() && !self.summary.is_ended() && !self.superseded
     }

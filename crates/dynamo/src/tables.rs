@@ -1,4 +1,4 @@
-//! Table and index definitions. The names and key schemas are upstream's (contract §3.1/§3.2) so an
+//! Table and index definitions. The names and key schemas are upstream's (docs/contract.md §3.1/§3.2) so an
 //! existing deployment's data keeps working; `liveIndex` is ours (see [`LIVE_INDEX`]). The same
 //! definitions create the tables for `make run` and for every test, and the CDK stack mirrors them.
 

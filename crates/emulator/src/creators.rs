@@ -1,4 +1,4 @@
-//! Amazon Creators API (`aws-wire-protocols.md` §13): the OAuth 2.0 client-credentials token
+//! Amazon Creators API (`docs/wire-protocols.md` §13): the OAuth 2.0 client-credentials token
 //! endpoints (Cognito-style `/oauth2/token` for 2.x credentials, LwA-style `/auth/o2/token` for
 //! 3.x) and `searchItems` / `getItems`, answered from a small built-in catalogue.
 //!

@@ -2,7 +2,7 @@
 //! as the real DynamoDB Local). It speaks the real wire protocols, so the production SDK clients and
 //! the SPA's browser SDKs work against it with only the endpoint changed.
 //!
-//! Every service is served on one port. Requests are routed the way `aws-wire-protocols.md` §0.1
+//! Every service is served on one port. Requests are routed the way `docs/wire-protocols.md` §0.1
 //! describes: by `X-Amz-Target` (awsJson), by path (restJson, rpcv2Cbor), and where paths are
 //! shared, by the service name in the SigV4 credential scope.
 

@@ -1,4 +1,4 @@
-//! Secrets Manager over awsJson1_1 (`aws-wire-protocols.md` §6): CreateSecret, PutSecretValue,
+//! Secrets Manager over awsJson1_1 (`docs/wire-protocols.md` §6): CreateSecret, PutSecretValue,
 //! GetSecretValue (by name or ARN, by version id or stage), DescribeSecret, ListSecrets. Every
 //! call must carry a valid SigV4 signature. [`Secrets::put`] seeds values from Rust.
 
@@ -76,7 +76,7 @@ fn invalid_parameter(message: impl Into<String>) -> AwsError {
     AwsError::new(400, "InvalidParameterException", message)
 }
 
-/// Secrets Manager spells the message member `Message` (§6); `message` is kept for every client.
+/// Secrets Manager spells the message member `Message` (docs/wire-protocols.md §6); `message` is kept for every client.
 fn error_response(e: &AwsError) -> HttpResponse {
     HttpResponse::build(e.status)
         .insert_header(("x-amzn-ErrorType", e.code))

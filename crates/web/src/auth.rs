@@ -1,6 +1,6 @@
 //! Cognito access-token verification.
 //!
-//! The checks are those of `aws-jwt-verify` with `tokenUse = "access"` (contract §2.3): RS256
+//! The checks are those of `aws-jwt-verify` with `tokenUse = "access"` (docs/contract.md §2.3): RS256
 //! signature by a key of the pool's JWKS (looked up by `kid`), `iss` equal to the pool issuer,
 //! `exp` in the future, `token_use == "access"`, `client_id` equal to the app client. Other
 //! algorithms (`none`, HS256, ...) are refused before any key lookup.

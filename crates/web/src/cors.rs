@@ -1,4 +1,4 @@
-//! CORS as upstream's `@fastify/cors` 8.3 defaults answer it (contract §2.5):
+//! CORS as upstream's `@fastify/cors` 8.3 defaults answer it (docs/contract.md §2.5):
 //!
 //! - off (`ALLOWED_ORIGINS` unset or `[]`): no `Access-Control-Allow-Origin`; `OPTIONS` is 404.
 //! - `"*"` anywhere in the list: `Access-Control-Allow-Origin: *` on every response.

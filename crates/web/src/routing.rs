@@ -1,4 +1,4 @@
-//! Routing rules shared by every service (contract §2.1, §2.4, §2.6).
+//! Routing rules shared by every service (docs/contract.md §2.1, §2.4, §2.6).
 //!
 //! - Every GET route also answers HEAD: [`Normalize`] routes HEAD as GET; actix-http then sends
 //!   the headers without the body.

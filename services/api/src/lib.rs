@@ -1,4 +1,4 @@
-//! The combined `api` container (upstream contract §2.1): one process serving the channels
+//! The combined `api` container (docs/contract.md §2.1): one process serving the channels
 //! and/or the metrics routes, chosen by `SERVICE_NAME`, with one shared token [`Verifier`].
 //!
 //! | `SERVICE_NAME` | Routes (besides `/status`) |

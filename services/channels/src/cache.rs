@@ -1,4 +1,4 @@
-//! The in-process cache of the public hot paths (architecture "Caching and freshness").
+//! The in-process cache of the public hot paths (docs/architecture.md "Caching and freshness").
 //!
 //! Every viewer of a channel polls `GET /channels/:u` every 5 s and the directory is the landing
 //! page, so their public parts (profile, live status, playback URL, ingest configuration) are

@@ -1,6 +1,6 @@
 //! The channels service: account and profile routes under `/channel`, the public channel directory
-//! and pages under `/channels`, and Amazon product search under `/products` (contract §4–§7, with
-//! the deviations of the architecture note).
+//! and pages under `/channels`, and Amazon product search under `/products` (docs/contract.md §4–§7, with
+//! the deviations of docs/architecture.md).
 //!
 //! [`configure`] registers the routes and the [`AppState`]; the caller registers the
 //! [`ugc_web::Verifier`] and builds the server with [`ugc_web::Application`], so the combined `api`

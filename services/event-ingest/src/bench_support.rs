@@ -6,7 +6,7 @@ use time::{Duration, OffsetDateTime};
 use ugc_domain::format_iso_seconds;
 use utoipa::ToSchema;
 
-/// The EventBridge envelope as an API destination delivers it (aws-wire-protocols §9.1).
+/// The EventBridge envelope as an API destination delivers it (docs/wire-protocols.md §9.1).
 #[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
 pub struct EventEnvelope {
     /// Always `"0"`.

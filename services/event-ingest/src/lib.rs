@@ -1,7 +1,7 @@
 //! event-ingest: receives IVS events pushed by EventBridge (API destination, shared-secret header)
 //! and stores them in the stream sessions table; a reconciler ends sessions IVS no longer
 //! broadcasts. Live status everywhere (directory, channel page, following list, health page) is
-//! derived from what this service stores (architecture "Session model", "Production ingest path").
+//! derived from what this service stores (docs/architecture.md "Session model", "Production ingest path").
 //!
 //! **Answer policy.** EventBridge retries 401, 407, 409, 429, 5xx and timeouts and drops every other
 //! answer, so the status says whether a retry can help:

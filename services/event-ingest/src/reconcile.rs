@@ -1,4 +1,4 @@
-//! The drift reconciler (architecture "Session model", Drift): IVS can lose a `Session Ended` for
+//! The drift reconciler (docs/architecture.md "Session model", Drift): IVS can lose a `Session Ended` for
 //! good, which would leave a session live in the directory forever. Every `RECONCILE_INTERVAL` the
 //! reconciler lists the sessions the store holds as live (`liveIndex`, one Query), then asks IVS
 //! which channels really broadcast (`ListStreams`, all pages: one page per 100 live channels, far

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::Running;
 
-/// The upstream SPA's build variables (`upstream-infra.md` §7), then the local endpoint hints:
+/// The upstream SPA's build variables (`docs/infra.md` §7), then the local endpoint hints:
 /// the Cognito endpoint (`amazon-cognito-identity-js` takes it as the pool's `endpoint`) and the
 /// chat WebSocket (`REACT_APP_E2E_TEST=true` makes the SPA's chat connect to
 /// `ws://localhost:<REACT_APP_WEB_SOCKET_SERVER_PORT>/ws`).

@@ -1,5 +1,5 @@
-//! The stream-health API the SPA's health page polls (upstream contract §8, with the deliberate
-//! deviations of the architecture note):
+//! The stream-health API the SPA's health page polls (docs/contract.md §8, with the deliberate
+//! deviations of docs/architecture.md):
 //!
 //! - `GET /metrics/{channelResourceId}/streamSessions?nextToken=` — the caller's sessions of that
 //!   channel, newest first, 50 per page, with a sealed continuation token ([`token`]);

@@ -1,4 +1,4 @@
-//! The asset-version updater (contract §12.4): S3 `ObjectCreated` notifications for
+//! The asset-version updater (docs/contract.md §12.4): S3 `ObjectCreated` notifications for
 //! `<channelAssetId>/<avatar|banner>` reach this function through SQS, and it records the new
 //! object version's CDN URL in the owner's `channelAssets`.
 //!
@@ -67,7 +67,7 @@ impl AssetVersionUpdater {
         }
     }
 
-    /// Applies one S3 notification body (the JSON S3 puts on the queue, `aws-wire-protocols.md`
+    /// Applies one S3 notification body (the JSON S3 puts on the queue, `docs/wire-protocols.md`
     /// §8.1). `Err` only for DynamoDB failures, where a retry can help; every record of the body is
     /// attempted first, and records already applied are stale on the retry.
     pub async fn apply_notification(&self, body: &str) -> Result<Vec<RecordOutcome>, DbError> {

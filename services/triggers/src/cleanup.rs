@@ -1,4 +1,4 @@
-//! The scheduled unverified-user cleanup (contract §12.5, fixed): users who never confirmed their
+//! The scheduled unverified-user cleanup (docs/contract.md §12.5, fixed): users who never confirmed their
 //! e-mail keep their username and e-mail reserved in Cognito and their rows in the channels table,
 //! so after a grace period they are removed.
 //!

@@ -1,4 +1,4 @@
-//! Reading and filling Cognito trigger events (`aws-wire-protocols.md` §1.5).
+//! Reading and filling Cognito trigger events (`docs/wire-protocols.md` §1.5).
 //!
 //! The triggers work on the event JSON itself rather than on typed structs: Cognito expects the
 //! same event back with `response` filled in, and a round trip through structs would drop fields a

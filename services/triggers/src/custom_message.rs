@@ -1,4 +1,4 @@
-//! Cognito CustomMessage (contract §12.1): the sign-up and password-reset e-mails link to the web
+//! Cognito CustomMessage (docs/contract.md §12.1): the sign-up and password-reset e-mails link to the web
 //! app, which confirms the code itself. Other messages keep Cognito's templates.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Cognito PreAuthentication (contract §12.2): after a rename only the exact new name signs in.
+//! Cognito PreAuthentication (docs/contract.md §12.2): after a rename only the exact new name signs in.
 //!
 //! The pool signs in case-insensitively with the username or the `preferred_username` alias, so
 //! without this trigger the old name (and any casing of the new one) would still work. The SPA

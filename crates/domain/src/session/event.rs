@@ -112,7 +112,7 @@ impl EventKind {
         }
     }
 
-    /// Position among events of the same second (architecture note "Session model"): the natural
+    /// Position among events of the same second (docs/architecture.md "Session model"): the natural
     /// life cycle, so a session whose events all share one second still ends up ended.
     pub fn rank(&self) -> u8 {
         match self {
@@ -206,7 +206,7 @@ impl IvsEvent {
         Self::from_json(&value)
     }
 
-    /// Parses an EventBridge envelope (aws-wire-protocols §9.1).
+    /// Parses an EventBridge envelope (docs/wire-protocols.md §9.1).
     pub fn from_json(value: &Value) -> Result<Self, EventParseError> {
         let obj = value
             .as_object()

@@ -1,5 +1,5 @@
 //! The stream-session model: the single definition of a session's state and of "live"
-//! (architecture note "Session model").
+//! (docs/architecture.md "Session model").
 //!
 //! IVS delivers events best effort — duplicated, late, missing, out of order — so everything here
 //! is a pure function of the *set* of events: [`SessionSummary`] is a join-semilattice (merge is

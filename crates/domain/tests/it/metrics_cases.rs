@@ -1,4 +1,4 @@
-//! Upstream `getStreamSession` cases (contract §14.14) replayed against the metrics rules: clock
+//! Upstream `getStreamSession` cases (docs/contract.md §14.14) replayed against the metrics rules: clock
 //! frozen at 2022-06-10T19:12:05Z, session started 19:07:00Z.
 
 use time::macros::datetime;

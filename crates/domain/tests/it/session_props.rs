@@ -1,5 +1,5 @@
 //! The session model is a pure function of a channel's event *set*: any permutation, with any
-//! duplicates, gives identical per-session state and the same open session (architecture note
+//! duplicates, gives identical per-session state and the same open session (docs/architecture.md
 //! "Session model", "Property").
 
 use std::collections::{BTreeMap, BTreeSet};

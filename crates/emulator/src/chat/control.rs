@@ -1,4 +1,4 @@
-//! IVS Chat control-plane operations (`aws-wire-protocols.md` §3): `POST /<Operation>` with a JSON
+//! IVS Chat control-plane operations (`docs/wire-protocols.md` §3): `POST /<Operation>` with a JSON
 //! body, plus the tagging operations on `/tags/{resourceArn}`, which IVS shares and which are routed
 //! here by the `ivschat` signing name. Every request must carry a valid SigV4 signature.
 

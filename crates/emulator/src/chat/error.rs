@@ -1,4 +1,4 @@
-//! IVS Chat control-plane errors (`aws-wire-protocols.md` §3.1): the `x-amzn-ErrorType` header, and a
+//! IVS Chat control-plane errors (`docs/wire-protocols.md` §3.1): the `x-amzn-ErrorType` header, and a
 //! body with `__type`, `message` and the members the error shape adds (`fieldList`, `resourceId`, ...).
 
 use actix_web::http::StatusCode;

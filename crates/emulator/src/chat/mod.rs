@@ -1,5 +1,5 @@
-//! Amazon IVS Chat: the restJson1 control plane (`aws-wire-protocols.md` §3) and the messaging
-//! WebSocket the browser chat SDK connects to (§4).
+//! Amazon IVS Chat: the restJson1 control plane (`docs/wire-protocols.md` §3) and the messaging
+//! WebSocket the browser chat SDK connects to (docs/wire-protocols.md §4).
 //!
 //! Rooms are persisted (`<data_dir>/chat.json`); chat tokens and open connections live in memory,
 //! as a restart ends every real connection anyway.

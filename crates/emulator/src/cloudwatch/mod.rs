@@ -1,5 +1,5 @@
 //! CloudWatch GetMetricData (and PutMetricData) over Smithy RPC v2 CBOR, as aws-sdk-cloudwatch
-//! sends it, and over awsJson1_0, as boto3 sends it (`aws-wire-protocols.md` §5).
+//! sends it, and over awsJson1_0, as boto3 sends it (`docs/wire-protocols.md` §5).
 //!
 //! `AWS/IVS` metrics (`IngestFramerate`, `IngestVideoBitrate`, `KeyframeInterval`,
 //! `ConcurrentViews`, dimension `Channel`) are synthesised from the broadcast history the IVS

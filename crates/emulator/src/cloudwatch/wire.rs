@@ -1,5 +1,5 @@
-//! The two encodings CloudWatch is spoken in here: Smithy RPC v2 CBOR (aws-sdk-rust, §5.2–§5.4)
-//! and awsJson1_0 (boto3, §5.5). Requests are decoded into `serde_json::Value` (CBOR timestamps,
+//! The two encodings CloudWatch is spoken in here: Smithy RPC v2 CBOR (aws-sdk-rust, docs/wire-protocols.md §5.2–§5.4)
+//! and awsJson1_0 (boto3, docs/wire-protocols.md §5.5). Requests are decoded into `serde_json::Value` (CBOR timestamps,
 //! tag 1, become epoch-second numbers), responses are built as [`Out`] and encoded either way.
 
 use actix_web::http::StatusCode;
@@ -216,7 +216,7 @@ fn cbor_to_json(value: Cbor) -> Result<Json, CwError> {
 mod tests {
     use super::*;
 
-    /// The request of §5.2, byte for byte.
+    /// The request of docs/wire-protocols.md §5.2, byte for byte.
     #[test]
     fn decodes_the_documented_request() {
         let hex = "bf714d6574726963446174615175657269657382bf6249646263766a4d657472696353746174bf664d6574726963bf694e616d657370616365674157532f4956536a4d65747269634e616d656f436f6e63757272656e7456696577736a44696d656e73696f6e7381bf644e616d65674368616e6e656c6556616c756566616263313233ffff66506572696f64183c6453746174674d6178696d756dff654c6162656c70436f6e63757272656e742076696577736a52657475726e44617461f5ffbf6249646265316a45787072657373696f6e666376202a20326a52657475726e44617461f4ff69537461727454696d65c1fb41d954fc4000000067456e6454696d65c1fb41d954ffc4000000ff";
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(json["MetricDataQueries"][1]["Expression"], "cv * 2");
     }
 
-    /// The response of §5.3, byte for byte (floats stay floats, timestamps carry tag 1).
+    /// The response of docs/wire-protocols.md §5.3, byte for byte (floats stay floats, timestamps carry tag 1).
     #[test]
     fn encodes_the_documented_response() {
         let out = Out::Map(vec![

@@ -1,4 +1,4 @@
-//! Cognito user pools over awsJson1_1 (`aws-wire-protocols.md` §1): sign-up with real e-mailed
+//! Cognito user pools over awsJson1_1 (`docs/wire-protocols.md` §1): sign-up with real e-mailed
 //! codes, password and refresh-token sign-in, RS256 tokens with Cognito's claims and a JWKS,
 //! `preferred_username` aliases, global sign-out, the admin operations the backend uses, and the
 //! pool set-up operations the local platform needs. Trigger Lambdas are plain Rust functions
@@ -217,7 +217,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Browser clients (amazon-cognito-identity-js) call from another origin (§0.3).
+/// Browser clients (amazon-cognito-identity-js) call from another origin (docs/wire-protocols.md §0.3).
 fn with_cors(mut builder: HttpResponseBuilder) -> HttpResponseBuilder {
     builder
         .insert_header(("Access-Control-Allow-Origin", "*"))

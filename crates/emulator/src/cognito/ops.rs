@@ -22,7 +22,7 @@ use super::triggers::{self, EventContext};
 use super::Cognito;
 use crate::core::error::AwsError;
 
-/// Operations Cognito serves without a signature (the model's `noAuth`, §0.1).
+/// Operations Cognito serves without a signature (the model's `noAuth`, docs/wire-protocols.md §0.1).
 const NO_AUTH: &[&str] = &[
     "SignUp",
     "ConfirmSignUp",

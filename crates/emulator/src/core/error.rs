@@ -1,4 +1,4 @@
-//! AWS-style error responses (`aws-wire-protocols.md` §0.2): the `x-amzn-ErrorType` header and a
+//! AWS-style error responses (`docs/wire-protocols.md` §0.2): the `x-amzn-ErrorType` header and a
 //! body carrying `__type`, so every client (aws-sdk-rust, botocore, the browser SDKs) finds the code.
 
 use actix_web::http::StatusCode;

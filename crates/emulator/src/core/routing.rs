@@ -1,4 +1,4 @@
-//! Guards that route a request to the emulated service it is meant for (`aws-wire-protocols.md` §0.1).
+//! Guards that route a request to the emulated service it is meant for (`docs/wire-protocols.md` §0.1).
 
 use actix_web::guard::{Guard, GuardContext};
 

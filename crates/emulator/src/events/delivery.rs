@@ -1,4 +1,4 @@
-//! Pushes EventBridge envelopes to the target like an API destination (`aws-wire-protocols.md` §9.3).
+//! Pushes EventBridge envelopes to the target like an API destination (`docs/wire-protocols.md` §9.3).
 //!
 //! One worker thread with its own runtime delivers the queue in order, so it works whichever
 //! runtime (actix worker, test, none) published the event. A delivery that fails with a connection

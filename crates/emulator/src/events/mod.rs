@@ -1,4 +1,4 @@
-//! The broadcast simulator and EventBridge (`aws-wire-protocols.md` §9).
+//! The broadcast simulator and EventBridge (`docs/wire-protocols.md` §9).
 //!
 //! A simulated encoder changes a channel's IVS stream (start, stop, starve, recover, breach, fail);
 //! each change yields the IVS events AWS documents, which are wrapped in the EventBridge envelope

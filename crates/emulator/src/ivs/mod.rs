@@ -1,4 +1,4 @@
-//! Amazon IVS low-latency streaming (restJson1, `aws-wire-protocols.md` §2): channels, stream keys,
+//! Amazon IVS low-latency streaming (restJson1, `docs/wire-protocols.md` §2): channels, stream keys,
 //! streams, stream sessions, timed metadata and tags, plus the broadcast state the simulator drives.
 //!
 //! State (channels, keys, sessions with their event history) is persisted to `<data_dir>/ivs.json`.
@@ -26,7 +26,7 @@ use model::{Channel, Health, Interval, Session, State, TruncatedEvent};
 
 /// Most events a session keeps (`truncatedEvents`); older ones are dropped first, as IVS does.
 const MAX_TRUNCATED_EVENTS: usize = 500;
-/// PutMetadata quota per channel (`aws-wire-protocols.md` §2.1).
+/// PutMetadata quota per channel (`docs/wire-protocols.md` §2.1).
 const METADATA_REQUESTS_PER_SECOND: usize = 5;
 /// Largest PutMetadata payload, in bytes.
 pub const MAX_METADATA_BYTES: usize = 1024;

@@ -1,4 +1,4 @@
-//! The persisted IVS state and the identifiers IVS hands out (`aws-wire-protocols.md` §2.2).
+//! The persisted IVS state and the identifiers IVS hands out (`docs/wire-protocols.md` §2.2).
 
 use std::collections::BTreeMap;
 

@@ -1,11 +1,11 @@
-//! Amazon S3, path-style REST-XML (`aws-wire-protocols.md` §7, §8, §11).
+//! Amazon S3, path-style REST-XML (`docs/wire-protocols.md` §7, §8, §11).
 //!
 //! Every bucket is versioned: each write gets a version id, a plain DELETE adds a delete marker.
 //! Object metadata lives in the JSON store (`s3.json`); object bytes are files under
 //! `<data_dir>/s3/` (or in memory without a data directory), named by version id.
 //!
 //! New objects are announced to a registered notification handler, asynchronously and after a
-//! short delay as SQS would, with the S3 → SQS message body of §8.1. A failing handler is retried.
+//! short delay as SQS would, with the S3 → SQS message body of docs/wire-protocols.md §8.1. A failing handler is retried.
 
 mod post;
 mod rest;
@@ -33,7 +33,7 @@ pub use wire::S3Error;
 /// Future returned by a notification handler; `Err` makes the emulator retry the delivery.
 pub type NotificationFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
-/// Receives the §8.1 message body (`{"Records":[…]}`) of every new object.
+/// Receives the docs/wire-protocols.md §8.1 message body (`{"Records":[…]}`) of every new object.
 pub type NotificationHandler = Arc<dyn Fn(serde_json::Value) -> NotificationFuture + Send + Sync>;
 
 /// Delay between an object's creation and its notification (SQS delivery latency).
@@ -444,7 +444,7 @@ impl S3 {
     }
 }
 
-/// The S3 → SQS message body of §8.1 for a new object.
+/// The S3 → SQS message body of docs/wire-protocols.md §8.1 for a new object.
 fn notification_message(
     region: &str,
     bucket: &str,

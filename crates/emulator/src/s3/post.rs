@@ -1,4 +1,4 @@
-//! Browser POST uploads (`aws-wire-protocols.md` §7): multipart form, SigV4 POST policy signature,
+//! Browser POST uploads (`docs/wire-protocols.md` §7): multipart form, SigV4 POST policy signature,
 //! policy expiration and conditions, then the 204/200/201/303 success answers.
 
 use std::collections::BTreeMap;
@@ -106,7 +106,7 @@ async fn read_form(req: &HttpRequest, payload: web::Payload) -> Result<Form, S3E
             data.extend_from_slice(&chunk);
         }
         if name == "file" {
-            // Fields after the file are ignored (§7.1).
+            // Fields after the file are ignored (docs/wire-protocols.md §7.1).
             form.file = Some((filename, data));
             break;
         }
@@ -168,7 +168,7 @@ pub async fn upload(
     Ok(success(&req, &form, &bucket, &key, &version))
 }
 
-/// The 204 / 200 / 201 / 303 answer of §7.4.
+/// The 204 / 200 / 201 / 303 answer of docs/wire-protocols.md §7.4.
 fn success(
     req: &HttpRequest,
     form: &Form,
@@ -462,7 +462,7 @@ fn spaced_hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    /// AWS's published SigV4 POST example (§7.3).
+    /// AWS's published SigV4 POST example (docs/wire-protocols.md §7.3).
     #[test]
     fn aws_published_post_signature() {
         let policy = "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgICB7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNlci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaXJlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2FkLmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LWFtei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRpb24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgICB7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7IngtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9";

@@ -1,4 +1,4 @@
-//! Path-style REST routing (§11.1) and the bucket / object operations (§11.2, §11.3).
+//! Path-style REST routing (docs/wire-protocols.md §11.1) and the bucket / object operations (§11.2, §11.3).
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -18,7 +18,7 @@ use crate::server::Shared;
 /// Largest PUT body accepted.
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// S3 is the catch-all: every path no other service claimed (§11.1).
+/// S3 is the catch-all: every path no other service claimed (docs/wire-protocols.md §11.1).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(["/{bucket}", "/{bucket}/{key:.*}"]).to(dispatch));
 }
@@ -101,7 +101,7 @@ async fn route(
 }
 
 /// Signed requests must carry a valid SigV4 signature for the configured credentials. Unsigned
-/// reads are let through: browsers and the CDN fetch objects by plain URL (§11.1). Unsigned
+/// reads are let through: browsers and the CDN fetch objects by plain URL (docs/wire-protocols.md §11.1). Unsigned
 /// writes are refused.
 fn authorize(req: &HttpRequest, raw_body: &[u8], shared: &Shared) -> Result<(), S3Error> {
     if !req.headers().contains_key("authorization") {
@@ -185,7 +185,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, S3Error> {
     Ok(body.freeze())
 }
 
-/// Removes the aws-chunked framing of streaming uploads (§11.5).
+/// Removes the aws-chunked framing of streaming uploads (docs/wire-protocols.md §11.5).
 fn decode_body(req: &HttpRequest, body: Bytes) -> Result<Bytes, S3Error> {
     let header = |name: &str| {
         req.headers()

@@ -1,10 +1,10 @@
-//! S3's REST-XML wire details (`aws-wire-protocols.md` §7.5, §11.4): error bodies, the headers every
+//! S3's REST-XML wire details (`docs/wire-protocols.md` §7.5, §11.4): error bodies, the headers every
 //! response carries (request ids, CORS), percent-encoding and the little XML the requests contain.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 
-/// Headers the browser may read from an S3 response (§0.3): the SPA reads these after an upload.
+/// Headers the browser may read from an S3 response (docs/wire-protocols.md §0.3): the SPA reads these after an upload.
 pub const EXPOSE_HEADERS: &str =
     "ETag, Location, x-amz-version-id, Date, x-amz-request-id, x-amz-delete-marker";
 
@@ -294,7 +294,7 @@ pub fn percent_encode(input: &str, keep_slash: bool) -> String {
     out
 }
 
-/// Form-style encoding of a key in event notifications (§8.1): space → `+`, `/` kept.
+/// Form-style encoding of a key in event notifications (docs/wire-protocols.md §8.1): space → `+`, `/` kept.
 pub fn form_encode_key(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for b in key.bytes() {
@@ -309,7 +309,7 @@ pub fn form_encode_key(key: &str) -> String {
     out
 }
 
-/// Decodes an `aws-chunked` body (§11.5): hex-sized chunks, optional chunk signatures, trailers.
+/// Decodes an `aws-chunked` body (docs/wire-protocols.md §11.5): hex-sized chunks, optional chunk signatures, trailers.
 pub fn decode_aws_chunked(body: &[u8]) -> Result<Vec<u8>, S3Error> {
     let bad = || S3Error::invalid_argument("Malformed aws-chunked body");
     let mut out = Vec::with_capacity(body.len());

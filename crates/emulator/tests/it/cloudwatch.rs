@@ -17,7 +17,7 @@ const METRICS: [&str; 4] = [
     "ConcurrentViews",
 ];
 
-/// The 10 queries the metrics service sends (upstream-contract §8.2 step 10).
+/// The 10 queries the metrics service sends (docs/contract.md §8.2 step 10).
 fn queries(channel: &str, period: i32) -> Vec<MetricDataQuery> {
     let mut out = Vec::new();
     for m in METRICS {

@@ -215,7 +215,7 @@ async fn requests_signed_with_a_wrong_secret_are_refused() {
     );
 }
 
-/// The upstream backend's policy (§7.2) for `key`, signed with the emulator's credentials.
+/// The upstream backend's policy (docs/wire-protocols.md §7.2) for `key`, signed with the emulator's credentials.
 fn post_fields(
     emulator: &TestEmulator,
     key: &str,
@@ -373,7 +373,7 @@ async fn browser_post_uploads_enforce_the_policy() {
     );
     assert_eq!(preview.bytes().await.unwrap().as_ref(), png);
 
-    // The notification arrives (after one failed delivery) with the §8.1 shape.
+    // The notification arrives (after one failed delivery) with the docs/wire-protocols.md §8.1 shape.
     let message = tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .unwrap()

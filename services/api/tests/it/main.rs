@@ -1,4 +1,4 @@
-//! The combined container's route selection, served over HTTP (upstream contract §2.1).
+//! The combined container's route selection, served over HTTP (docs/contract.md §2.1).
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use ugc_api::{Api, ApiConfig};

@@ -1,4 +1,4 @@
-//! Registration, password reset and account deletion (contract §4.1, §4.2, §5.8).
+//! Registration, password reset and account deletion (docs/contract.md §4.1, §4.2, §5.8).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

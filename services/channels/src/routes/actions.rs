@@ -1,4 +1,4 @@
-//! Stream actions: timed metadata on the caller's live stream (contract §5.9, §10).
+//! Stream actions: timed metadata on the caller's live stream (docs/contract.md §5.9, §10).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

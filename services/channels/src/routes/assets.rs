@@ -1,4 +1,4 @@
-//! Avatar and banner uploads (browser → S3 by presigned POST) and deletion (contract §5.6, §5.7).
+//! Avatar and banner uploads (browser → S3 by presigned POST) and deletion (docs/contract.md §5.6, §5.7).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! Chat tokens, bans and unbans (contract §4.3, §5.10, §5.11, §11, with the deliberate deviations:
+//! Chat tokens, bans and unbans (docs/contract.md §4.3, §5.10, §5.11, §11, with the deliberate deviations:
 //! the chat `userId` is the caller's channel ARN, a ban is stored *and* enforced server-side with
 //! IVS Chat `DisconnectUser`, and banned users get no token).
 //!

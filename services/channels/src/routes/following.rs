@@ -1,4 +1,4 @@
-//! Following channels (contract §5.12, §5.13, with the deliberate deviations: the directory's
+//! Following channels (docs/contract.md §5.12, §5.13, with the deliberate deviations: the directory's
 //! definition of live, no limit on the number of follows, missing channels skipped).
 //!
 //! A follow is one conditional update of the caller's list, so concurrent follows never lose each
@@ -34,7 +34,7 @@ pub struct FollowRequest {
     followed_username: Option<String>,
 }
 
-/// One followed channel (contract §5.13: exactly these fields).
+/// One followed channel (docs/contract.md §5.13: exactly these fields).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FollowedChannel {

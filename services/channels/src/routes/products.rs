@@ -1,4 +1,4 @@
-//! Amazon product search for the `amazon_product` stream action (contract §7), through the Amazon
+//! Amazon product search for the `amazon_product` stream action (docs/contract.md §7), through the Amazon
 //! Creators API. Registered only when `ENABLE_AMAZON_PRODUCT_STREAM_ACTION=true`.
 
 use actix_web::http::StatusCode;

@@ -1,4 +1,4 @@
-//! The caller's own profile: read it, rename, change preferences (contract §5.1, §5.4, §5.5).
+//! The caller's own profile: read it, rename, change preferences (docs/contract.md §5.1, §5.4, §5.5).
 
 use std::collections::BTreeMap;
 

@@ -1,8 +1,8 @@
-//! `/channels`: the live directory and the public channel page (contract §6, with the deliberate
+//! `/channels`: the live directory and the public channel page (docs/contract.md §6, with the deliberate
 //! deviations: 404 for unknown users, up to 50 live channels from an index query, the session
 //! model's definition of live).
 //!
-//! Both answer from [`PublicCache`] for their viewer-independent part (architecture "Caching and
+//! Both answer from [`PublicCache`] for their viewer-independent part (docs/architecture.md "Caching and
 //! freshness"); whatever depends on the viewer (the owner's ban list, the viewer's follows and bans)
 //! is read fresh on every request, so a ban takes effect on the next one. Responses carry an
 //! allow-list of public fields only: never e-mail, stream key, chat room or ban and following lists.
@@ -87,7 +87,7 @@ pub struct PublicChannel {
     video: Option<VideoSize>,
 }
 
-/// One channel of the directory (contract §6.1: exactly these four fields).
+/// One channel of the directory (docs/contract.md §6.1: exactly these four fields).
 #[derive(Clone, Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryChannel {

@@ -1,4 +1,4 @@
-//! First-login provisioning of the IVS channel and chat room, and stream-key resets (contract §5.2,
+//! First-login provisioning of the IVS channel and chat room, and stream-key resets (docs/contract.md §5.2,
 //! §5.3).
 
 use std::collections::HashMap;

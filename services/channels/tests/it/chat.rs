@@ -1,4 +1,4 @@
-//! Chat tokens, bans and unbans (contract §4.3, §5.10, §5.11, §11, §14.3, §14.4, §14.21-5/10/16,
+//! Chat tokens, bans and unbans (docs/contract.md §4.3, §5.10, §5.11, §11, §14.3, §14.4, §14.21-5/10/16,
 //! with the deviations: chat `userId` = channel ARN, server-side DisconnectUser, no token for
 //! banned users), end to end over the emulator's chat WebSocket.
 

@@ -1,4 +1,4 @@
-//! Following channels (contract §5.12, §5.13, §14.10, §14.21-1/2, with the deviations: the
+//! Following channels (docs/contract.md §5.12, §5.13, §14.10, §14.21-1/2, with the deviations: the
 //! directory's live definition, no 100-follow limit, missing channels skipped).
 
 use std::time::Duration;
@@ -176,7 +176,7 @@ async fn follow_twice_then_unfollow() {
 async fn live_channels_first_newest_first_then_offline_in_follow_order() {
     let app = TestApp::spawn().await;
     let fan = app.user_with_channel("orderFan").await;
-    // §14.10-7 start times; live order user5, user2, user1, user4, user3.
+    // docs/contract.md §14.10-7 start times; live order user5, user2, user1, user4, user3.
     let starts = [
         datetime!(2022-06-08 20:39:27 UTC),
         datetime!(2022-06-08 22:39:27 UTC),

@@ -1,5 +1,5 @@
-//! `/channels` and `/channels/:u` (contract §6, §14.1-1, §14.13, §14.21-3/4/5/6/17 with the
-//! deviations), and the hot-path cache (architecture "Caching and freshness").
+//! `/channels` and `/channels/:u` (docs/contract.md §6, §14.1-1, §14.13, §14.21-3/4/5/6/17 with the
+//! deviations), and the hot-path cache (docs/architecture.md "Caching and freshness").
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -141,7 +141,7 @@ async fn the_directory_needs_the_is_live_filter() {
 #[tokio::test]
 async fn the_directory_lists_live_channels_newest_first_with_public_fields_only() {
     let app = TestApp::spawn().await;
-    // §14.13-10 start times; expected order user5, user2, user1, user4, user3.
+    // docs/contract.md §14.13-10 start times; expected order user5, user2, user1, user4, user3.
     let starts = [
         datetime!(2022-06-08 20:39:27 UTC),
         datetime!(2022-06-08 22:39:27 UTC),
@@ -153,7 +153,7 @@ async fn the_directory_lists_live_channels_newest_first_with_public_fields_only(
         let user = app.user_with_channel(&format!("user{}", i + 1)).await;
         session_at(&app, &user, &format!("st-live{i}"), *start, LIVE).await;
     }
-    // Open but never started (§14.13-8), and ended: neither is live.
+    // Open but never started (docs/contract.md §14.13-8), and ended: neither is live.
     let created_only = app.user_with_channel("createdOnly").await;
     session_at(
         &app,

@@ -1,4 +1,4 @@
-//! Upstream contract §14.20 and §14.21-18, adjusted by the deviations (dedupe on id, 2xx for
+//! Upstream cases docs/contract.md §14.20 and §14.21-18, adjusted by the deviations (dedupe on id, 2xx for
 //! events that can never succeed, 400 for malformed input, recording events stored, the channel's
 //! open session chosen by start time).
 

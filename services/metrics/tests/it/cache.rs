@@ -1,4 +1,4 @@
-//! The metrics cache of ended sessions (§3.2 `metrics`, §8.2 item 9): one key
+//! The metrics cache of ended sessions (docs/contract.md §3.2 `metrics`, §8.2 item 9): one key
 //! `P<period>-S<ms>-E<ms>`, reused while the resolution stays, replaced (the whole map) once the
 //! session's age crosses 3 h, 15 d or 63 d and the period changes.
 

@@ -1,4 +1,4 @@
-//! `GET /metrics/:channelResourceId/streamSessions/:streamSessionId` (§8.2, §14.14 with the
+//! `GET /metrics/:channelResourceId/streamSessions/:streamSessionId` (docs/contract.md §8.2, §14.14 with the
 //! deviations): a live broadcast of the emulator, an ended session, CloudWatch outages.
 
 use std::net::TcpListener;

@@ -1,4 +1,4 @@
-//! `GET /metrics/:channelResourceId/streamSessions` (§8.1, §14.15 with the deviations).
+//! `GET /metrics/:channelResourceId/streamSessions` (docs/contract.md §8.1, §14.15 with the deviations).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

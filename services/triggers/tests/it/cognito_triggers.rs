@@ -1,4 +1,4 @@
-//! The Cognito triggers on the event JSON Cognito sends (`aws-wire-protocols.md` §1.5).
+//! The Cognito triggers on the event JSON Cognito sends (`docs/wire-protocols.md` §1.5).
 
 use serde_json::{json, Value};
 use ugc_triggers::custom_message::{self, CustomMessageConfig};

@@ -46,7 +46,7 @@ pub fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// The body S3 puts on the queue for a new object version (`aws-wire-protocols.md` §8.1).
+/// The body S3 puts on the queue for a new object version (`docs/wire-protocols.md` §8.1).
 pub fn s3_body(key: &str, version_id: &str, sequencer: &str) -> String {
     json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-west-2",
@@ -62,7 +62,7 @@ pub fn s3_body(key: &str, version_id: &str, sequencer: &str) -> String {
     .to_string()
 }
 
-/// The SQS → Lambda event for these `(messageId, body)` pairs (`aws-wire-protocols.md` §8.2).
+/// The SQS → Lambda event for these `(messageId, body)` pairs (`docs/wire-protocols.md` §8.2).
 pub fn sqs_event(messages: &[(&str, &str)]) -> Value {
     let records: Vec<Value> = messages
         .iter()
