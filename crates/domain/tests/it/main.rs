@@ -4,6 +4,7 @@
 // the test functions themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod docs_links;
 mod error_codes;
 mod metrics_cases;
 mod session_props;
