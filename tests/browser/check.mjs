@@ -2,19 +2,24 @@
 // End-to-end check of HLS playback and timed metadata with the real npm amazon-ivs-player in
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 //
-//   node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--timeout-ms N]
-//        [--serve-dir DIR] [--live-window N] [--chromium PATH] [--screenshot FILE]
+//   node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--expect-ended] [--timeout-ms N]
+//        [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--chromium PATH]
+//        [--screenshot FILE]
 //
 // The page, the player's JS and its wasm worker are served from local files by a static HTTP
 // server on 127.0.0.1 started here; nothing is fetched from anywhere else. With --serve-dir, DIR
 // is served under /media/ on the same server and a <hlsUrl> starting with "/" is resolved against
 // it (e.g. /media/index.m3u8). With --live-window N as well, every *.m3u8 under /media/ that ends
 // in #EXT-X-ENDLIST is served as a live sliding window of N segments advancing in real time (no
-// ENDLIST, growing media sequence), so a finished VOD rendition can stand in for a live stream.
+// ENDLIST until its last segment is due, growing media sequence), so a finished VOD rendition can
+// stand in for a live stream. With --wait-playlist-ms N, the runner first polls <hlsUrl> (loopback
+// only) until it answers 200 with at least one #EXTINF, for up to N ms: the player itself gives up
+// at once on a 404 playlist (ErrorNotAvailable), as it does on an offline IVS channel.
 //
 // Prints one JSON line (states, time to PLAYING, cues, errors, ...) and exits 0 only when the
 // player reached PLAYING and, with --expect-cue, a TEXT_METADATA_CUE whose text equals <text>
-// arrived, all within the timeout. Exit 1 otherwise (the JSON says why), 2 on bad usage.
+// arrived and, with --expect-ended, the player then reached ENDED (stream end: #EXT-X-ENDLIST), all
+// within the timeout. Exit 1 otherwise (the JSON says why), 2 on bad usage.
 
 import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -42,8 +47,9 @@ const MIME = {
 function usage(msg) {
   if (msg) process.stderr.write(`check.mjs: ${msg}\n`);
   process.stderr.write(
-    'usage: node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--timeout-ms N]\n' +
-      '         [--serve-dir DIR] [--live-window N] [--chromium PATH] [--screenshot FILE]\n',
+    'usage: node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--expect-ended] [--timeout-ms N]\n' +
+      '         [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--chromium PATH]\n' +
+      '         [--screenshot FILE]\n',
   );
   process.exit(2);
 }
@@ -52,9 +58,11 @@ function parseArgs(argv) {
   const opts = {
     url: null,
     expectCue: null,
+    expectEnded: false,
     timeoutMs: 30000,
     serveDir: null,
     liveWindow: 0,
+    waitPlaylistMs: 0,
     chromium: process.env.CHROMIUM || '/usr/bin/chromium',
     screenshot: null,
   };
@@ -65,9 +73,11 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (a === '--expect-cue') opts.expectCue = next();
+    else if (a === '--expect-ended') opts.expectEnded = true;
     else if (a === '--timeout-ms') opts.timeoutMs = Number(next());
     else if (a === '--serve-dir') opts.serveDir = resolve(next());
     else if (a === '--live-window') opts.liveWindow = Number(next());
+    else if (a === '--wait-playlist-ms') opts.waitPlaylistMs = Number(next());
     else if (a === '--chromium') opts.chromium = next();
     else if (a === '--screenshot') opts.screenshot = resolve(next());
     else if (a === '-h' || a === '--help') usage();
@@ -78,6 +88,7 @@ function parseArgs(argv) {
   if (!opts.url) usage('missing <hlsUrl>');
   if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) usage('--timeout-ms must be > 0');
   if (!Number.isInteger(opts.liveWindow) || opts.liveWindow < 0) usage('--live-window must be >= 0');
+  if (!Number.isFinite(opts.waitPlaylistMs) || opts.waitPlaylistMs < 0) usage('--wait-playlist-ms must be >= 0');
   if (opts.liveWindow > 0 && !opts.serveDir) usage('--live-window needs --serve-dir');
   if (opts.url.startsWith('/') && !opts.serveDir) usage('a relative <hlsUrl> needs --serve-dir');
   return opts;
@@ -104,7 +115,8 @@ async function bundlePlayer() {
 }
 
 // A finished (ENDLIST) media playlist → a live window of `size` segments that advances with
-// wall-clock time since `startedAt`, looping is not done: the window stops at the last segment.
+// wall-clock time since `startedAt` (the first window is there at once); when the last segment's
+// end has passed, #EXT-X-ENDLIST comes back, as when a live stream ends. No looping.
 function liveWindow(text, size, startedAt) {
   const lines = text.split(/\r?\n/);
   const header = [];
@@ -141,6 +153,8 @@ function liveWindow(text, size, startedAt) {
   const first = Math.max(0, last - size);
   const out = [...header, `#EXT-X-MEDIA-SEQUENCE:${baseSeq + first}`];
   for (const s of segments.slice(first, last)) out.push(...s.lines);
+  // Once the last segment's end time has passed, the stream "ends" as a live one does.
+  if (published === segments.length) out.push('#EXT-X-ENDLIST');
   return out.join('\n') + '\n';
 }
 
@@ -154,6 +168,25 @@ function isLoopback(u) {
     host === '::1' ||
     /^127\.\d+\.\d+\.\d+$/.test(host)
   );
+}
+
+// Polls a loopback playlist until it lists a segment; returns null when ready, else why not.
+async function waitForPlaylist(url, ms) {
+  if (!isLoopback(new URL(url))) return `--wait-playlist-ms only polls loopback URLs, not ${url}`;
+  const deadline = Date.now() + ms;
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const text = await res.text();
+      if (res.ok && text.includes('#EXTINF')) return null;
+      last = `HTTP ${res.status}${res.ok ? ' without #EXTINF' : ''}`;
+    } catch (e) {
+      last = String(e && e.cause ? e.cause.code || e.cause.message : e && e.message);
+    }
+    if (Date.now() >= deadline) return `playlist not ready after ${ms} ms (${last})`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function startServer(opts, playerJs) {
@@ -216,6 +249,7 @@ async function main() {
     ok: false,
     url: null,
     expectCue: opts.expectCue,
+    expectEnded: opts.expectEnded,
     timeoutMs: opts.timeoutMs,
     chromium: opts.chromium,
     browserVersion: null,
@@ -246,6 +280,16 @@ async function main() {
   const server = await startServer(opts, playerJs);
   const origin = `http://127.0.0.1:${server.address().port}`;
   result.url = opts.url.startsWith('/') ? origin + opts.url : opts.url;
+
+  if (opts.waitPlaylistMs > 0) {
+    const why = await waitForPlaylist(result.url, opts.waitPlaylistMs);
+    if (why) {
+      server.close();
+      result.reason = why;
+      process.stdout.write(JSON.stringify(result) + '\n');
+      process.exit(1);
+    }
+  }
 
   const userDataDir = await mkdtemp(join(tmpdir(), 'ivs-check-profile-'));
   let context = null;
@@ -302,6 +346,7 @@ async function main() {
       await page.evaluate((o) => window.startCheck(o), {
         url: result.url,
         expectCue: opts.expectCue,
+        expectEnded: opts.expectEnded,
         wasmWorker: origin + '/ivs/amazon-ivs-wasmworker.min.js',
         wasmBinary: origin + '/ivs/amazon-ivs-wasmworker.min.wasm',
       });
@@ -330,6 +375,7 @@ async function main() {
       if (opts.expectCue !== null && !result.cues.some((c) => c.text === opts.expectCue)) {
         what.push('expected TEXT_METADATA_CUE not received');
       }
+      if (opts.expectEnded && !result.states.some((s) => s.state === 'Ended')) what.push('ENDED not reached');
       result.reason = `${failure.message.split('\n')[0]}${what.length ? ': ' + what.join(', ') : ''}`;
     }
     if (opts.screenshot) await page.screenshot({ path: opts.screenshot }).catch(() => {});

@@ -7,10 +7,11 @@
 //
 //   node tests/browser/id3-inject.mjs <dir> --text <payload> [--frame TXXX|PRIV|TIT2]
 //        [--desc <TXXX description>] [--owner <PRIV owner>] [--id3-version 3|4]
-//        [--segments all|N,M,...] [--offset-s S] [--no-descriptors] [--pid N]
+//        [--segments all|N,M,...] [--offset-s S] [--after-video-pes K] [--no-descriptors] [--pid N]
 //
 // Rewrites every *.ts in <dir> in place (all get the PMT entry; the chosen ones, by index in name
-// order, get the tag at their first video PTS + S seconds). It exists to learn what the IVS
+// order, get the tag right after the start of their K-th video PES (default 1), with that PES's
+// PTS + S seconds as its PTS). It exists to learn what the IVS
 // player turns into TEXT_METADATA_CUE and to self-test check.mjs; the emulator writes its own.
 
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -23,7 +24,7 @@ function usage(msg) {
   process.stderr.write(
     'usage: node tests/browser/id3-inject.mjs <dir> --text <payload> [--frame TXXX|PRIV|TIT2]\n' +
       '         [--desc D] [--owner O] [--id3-version 3|4] [--segments all|N,M] [--offset-s S]\n' +
-      '         [--no-descriptors] [--pid N]\n',
+      '         [--after-video-pes K] [--no-descriptors] [--pid N]\n',
   );
   process.exit(2);
 }
@@ -40,6 +41,7 @@ function parseArgs(argv) {
     offsetS: 0.5,
     descriptors: true,
     pid: 0x102,
+    afterPes: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -56,6 +58,7 @@ function parseArgs(argv) {
     else if (a === '--offset-s') o.offsetS = Number(next());
     else if (a === '--no-descriptors') o.descriptors = false;
     else if (a === '--pid') o.pid = Number(next());
+    else if (a === '--after-video-pes') o.afterPes = Number(next());
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else if (o.dir === null) o.dir = a;
     else usage(`unexpected argument ${a}`);
@@ -64,6 +67,7 @@ function parseArgs(argv) {
   if (!['TXXX', 'PRIV', 'TIT2'].includes(o.frame)) usage('--frame must be TXXX, PRIV or TIT2');
   if (![3, 4].includes(o.id3Version)) usage('--id3-version must be 3 or 4');
   if (!Number.isFinite(o.offsetS) || o.offsetS < 0) usage('--offset-s must be >= 0');
+  if (!Number.isInteger(o.afterPes) || o.afterPes < 1) usage('--after-video-pes must be >= 1');
   if (!Number.isInteger(o.pid) || o.pid < 0x20 || o.pid > 0x1ffe) usage('--pid out of range');
   return o;
 }
@@ -250,6 +254,7 @@ function rewriteSegment(buf, opts, tag, cc, inject) {
   const out = [];
   let videoPid = -1;
   let pendingInsert = inject;
+  let videoPesSeen = 0;
   for (const pkt of pkts) {
     const pid = pidOf(pkt);
     if (pid === opts.pid) throw new Error(`PID ${opts.pid} already used; pick another with --pid`);
@@ -263,10 +268,10 @@ function rewriteSegment(buf, opts, tag, cc, inject) {
       }
     }
     out.push(pkt);
-    // Put the tag right after the first video PES start, timed from its PTS.
+    // Put the tag right after the K-th video PES start, timed from its PTS.
     if (pendingInsert && pid === videoPid && pkt[1] & 0x40) {
       const p = payloadStart(pkt);
-      if (p >= 0 && pkt[p] === 0 && pkt[p + 1] === 0 && pkt[p + 2] === 1 && pkt[p + 7] & 0x80) {
+      if (p >= 0 && pkt[p] === 0 && pkt[p + 1] === 0 && pkt[p + 2] === 1 && pkt[p + 7] & 0x80 && ++videoPesSeen === opts.afterPes) {
         const pts = decodePts(pkt, p + 9) + BigInt(Math.round(opts.offsetS * 90000));
         out.push(...packetize(pesPacket(pts, tag), opts.pid, cc));
         pendingInsert = false;

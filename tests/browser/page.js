@@ -8,7 +8,7 @@
     return Math.round(performance.now() - t0);
   }
 
-  // opts: { url, expectCue, wasmWorker, wasmBinary }
+  // opts: { url, expectCue, expectEnded, wasmWorker, wasmBinary }
   window.startCheck = function startCheck(opts) {
     const t0 = performance.now();
     const rec = {
@@ -46,10 +46,12 @@
 
     function maybeDone() {
       if (rec.timeToPlayingMs === null) return;
-      if (opts.expectCue == null) {
-        finish(true, 'playing');
-      } else if (rec.cues.some((c) => c.text === opts.expectCue)) {
-        finish(true, 'playing and expected cue received');
+      const cueOk = opts.expectCue == null || rec.cues.some((c) => c.text === opts.expectCue);
+      const endedOk = !opts.expectEnded || rec.states.some((s) => s.state === IVSPlayer.PlayerState.ENDED);
+      if (cueOk && endedOk) {
+        finish(true, ['playing', opts.expectCue != null && 'expected cue received', opts.expectEnded && 'ended']
+          .filter(Boolean)
+          .join(', '));
       }
     }
 
