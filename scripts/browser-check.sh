@@ -41,9 +41,11 @@ self_test() {
     -c:a aac -b:a 64k -f hls -hls_time 2 -hls_playlist_type vod \
     -hls_segment_filename "$tmp/seg%03d.ts" "$tmp/index.m3u8"
   payload='N4IgLgpgTgtghgZwgLhAYQDYEsB2BzAAgHUQAaEAIwHsAzAQwFcAnAYwAtg'
-  echo "self-test: ID3 PRIV (owner metadata.live-video.net) in segment 2, played as a live window" >&2
-  node "$dir/id3-inject.mjs" "$tmp" --text "$payload" --frame PRIV --segments 2 >/dev/null
-  node "$dir/check.mjs" /media/index.m3u8 --serve-dir "$tmp" --live-window 3 --expect-cue "$payload" --timeout-ms 30000
+  echo "self-test: served as a live window; once PLAYING, an ID3 PRIV (owner metadata.live-video.net)" \
+    "goes into segment 4, not yet published; then the cue and ENDED are awaited" >&2
+  node "$dir/check.mjs" /media/index.m3u8 --serve-dir "$tmp" --live-window 3 --timeout-ms 30000 \
+    --after-playing "node '$dir/id3-inject.mjs' '$tmp' --text '$payload' --frame PRIV --segments 4" \
+    --expect-cue "$payload" --expect-ended
 }
 
 case "${1:-}" in

@@ -3,8 +3,8 @@
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 //
 //   node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--expect-ended] [--timeout-ms N]
-//        [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--chromium PATH]
-//        [--screenshot FILE]
+//        [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--after-playing CMD]
+//        [--chromium PATH] [--screenshot FILE]
 //
 // The page, the player's JS and its wasm worker are served from local files by a static HTTP
 // server on 127.0.0.1 started here; nothing is fetched from anywhere else. With --serve-dir, DIR
@@ -14,13 +14,17 @@
 // ENDLIST until its last segment is due, growing media sequence), so a finished VOD rendition can
 // stand in for a live stream. With --wait-playlist-ms N, the runner first polls <hlsUrl> (loopback
 // only) until it answers 200 with at least one #EXTINF, for up to N ms: the player itself gives up
-// at once on a 404 playlist (ErrorNotAvailable), as it does on an offline IVS channel.
+// at once on a 404 playlist (ErrorNotAvailable), as it does on an offline IVS channel. With
+// --after-playing CMD, CMD runs through `sh -c` once the player is PLAYING (e.g. the PutMetadata
+// call whose payload --expect-cue then waits for: a viewer only sees metadata in segments it
+// downloads after joining); its exit code and output are in the JSON, and a non-zero exit fails.
 //
 // Prints one JSON line (states, time to PLAYING, cues, errors, ...) and exits 0 only when the
 // player reached PLAYING and, with --expect-cue, a TEXT_METADATA_CUE whose text equals <text>
 // arrived and, with --expect-ended, the player then reached ENDED (stream end: #EXT-X-ENDLIST), all
 // within the timeout. Exit 1 otherwise (the JSON says why), 2 on bad usage.
 
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,8 +52,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`check.mjs: ${msg}\n`);
   process.stderr.write(
     'usage: node tests/browser/check.mjs <hlsUrl> [--expect-cue <text>] [--expect-ended] [--timeout-ms N]\n' +
-      '         [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--chromium PATH]\n' +
-      '         [--screenshot FILE]\n',
+      '         [--serve-dir DIR] [--live-window N] [--wait-playlist-ms N] [--after-playing CMD]\n' +
+      '         [--chromium PATH] [--screenshot FILE]\n',
   );
   process.exit(2);
 }
@@ -63,6 +67,7 @@ function parseArgs(argv) {
     serveDir: null,
     liveWindow: 0,
     waitPlaylistMs: 0,
+    afterPlaying: null,
     chromium: process.env.CHROMIUM || '/usr/bin/chromium',
     screenshot: null,
   };
@@ -78,6 +83,7 @@ function parseArgs(argv) {
     else if (a === '--serve-dir') opts.serveDir = resolve(next());
     else if (a === '--live-window') opts.liveWindow = Number(next());
     else if (a === '--wait-playlist-ms') opts.waitPlaylistMs = Number(next());
+    else if (a === '--after-playing') opts.afterPlaying = next();
     else if (a === '--chromium') opts.chromium = next();
     else if (a === '--screenshot') opts.screenshot = resolve(next());
     else if (a === '-h' || a === '--help') usage();
@@ -168,6 +174,15 @@ function isLoopback(u) {
     host === '::1' ||
     /^127\.\d+\.\d+\.\d+$/.test(host)
   );
+}
+
+function runCommand(cmd, timeoutMs) {
+  return new Promise((done) => {
+    execFile('sh', ['-c', cmd], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : err.killed ? 'timeout' : String(err.code)) : 0;
+      done({ cmd, code, stdout: String(stdout).slice(0, 2000), stderr: String(stderr).slice(0, 2000) });
+    });
+  });
 }
 
 // Polls a loopback playlist until it lists a segment; returns null when ready, else why not.
@@ -265,6 +280,7 @@ async function main() {
     console: [],
     failedRequests: [],
     blockedRequests: [],
+    afterPlaying: null,
     reason: null,
   };
 
@@ -350,6 +366,19 @@ async function main() {
         wasmWorker: origin + '/ivs/amazon-ivs-wasmworker.min.js',
         wasmBinary: origin + '/ivs/amazon-ivs-wasmworker.min.wasm',
       });
+      if (opts.afterPlaying !== null) {
+        await page.waitForFunction(() => window.__check && (window.__check.done || window.__check.timeToPlayingMs !== null), null, {
+          timeout: Math.max(1, deadline - Date.now()),
+          polling: 100,
+        });
+        const playing = await page.evaluate(() => window.__check.timeToPlayingMs !== null);
+        if (playing) {
+          result.afterPlaying = await runCommand(opts.afterPlaying, Math.max(1, deadline - Date.now()));
+          if (result.afterPlaying.code !== 0) {
+            throw new Error(`--after-playing command failed (exit ${result.afterPlaying.code})`);
+          }
+        }
+      }
       await page.waitForFunction(() => window.__check && window.__check.done, null, {
         timeout: Math.max(1, deadline - Date.now()),
         polling: 100,
@@ -369,7 +398,10 @@ async function main() {
       result.ok = rec.done && rec.ok;
       result.reason = rec.reason;
     }
-    if (!result.ok && failure) {
+    if (result.afterPlaying && result.afterPlaying.code !== 0) {
+      result.ok = false;
+      result.reason = `--after-playing command failed (exit ${result.afterPlaying.code})`;
+    } else if (!result.ok && failure) {
       const what = [];
       if (result.timeToPlayingMs === null) what.push('PLAYING not reached');
       if (opts.expectCue !== null && !result.cues.some((c) => c.text === opts.expectCue)) {

@@ -14,7 +14,7 @@
 // PTS + S seconds as its PTS). It exists to learn what the IVS
 // player turns into TEXT_METADATA_CUE and to self-test check.mjs; the emulator writes its own.
 
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const TS = 188;
@@ -293,7 +293,9 @@ async function main() {
   for (const [i, f] of files.entries()) {
     const path = join(opts.dir, f);
     const buf = await readFile(path);
-    await writeFile(path, rewriteSegment(buf, opts, tag, cc, chosen.has(i)));
+    // Atomic replace: the directory may be being served (check.mjs --after-playing).
+    await writeFile(`${path}.tmp`, rewriteSegment(buf, opts, tag, cc, chosen.has(i)));
+    await rename(`${path}.tmp`, path);
   }
   process.stdout.write(
     JSON.stringify({ dir: opts.dir, segments: files.length, tagged: [...chosen].sort((a, b) => a - b), frame: opts.frame, id3Version: opts.id3Version, tagHex: tag.toString('hex') }) + '\n',
