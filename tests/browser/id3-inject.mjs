@@ -6,7 +6,7 @@
 // data_alignment_indicator=1, PTS) per chosen segment whose payload is a whole ID3v2 tag.
 //
 //   node tests/browser/id3-inject.mjs <dir> --text <payload> [--frame TXXX|PRIV|TIT2]
-//        [--desc <TXXX description>] [--owner <PRIV owner>] [--id3-version 3|4]
+//        [--desc <TXXX description>] [--owner <PRIV owner>] [--id3-version 3|4] [--encoding 0|1|3]
 //        [--segments all|N,M,...] [--offset-s S] [--after-video-pes K] [--no-descriptors] [--pid N]
 //
 // Rewrites every *.ts in <dir> in place (all get the PMT entry; the chosen ones, by index in name
@@ -23,7 +23,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`id3-inject.mjs: ${msg}\n`);
   process.stderr.write(
     'usage: node tests/browser/id3-inject.mjs <dir> --text <payload> [--frame TXXX|PRIV|TIT2]\n' +
-      '         [--desc D] [--owner O] [--id3-version 3|4] [--segments all|N,M] [--offset-s S]\n' +
+      '         [--desc D] [--owner O] [--id3-version 3|4] [--encoding 0|1|3] [--segments all|N,M]\n' +
+      '         [--offset-s S]\n' +
       '         [--after-video-pes K] [--no-descriptors] [--pid N]\n',
   );
   process.exit(2);
@@ -42,6 +43,7 @@ function parseArgs(argv) {
     descriptors: true,
     pid: 0x102,
     afterPes: 1,
+    encoding: 3,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -59,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--no-descriptors') o.descriptors = false;
     else if (a === '--pid') o.pid = Number(next());
     else if (a === '--after-video-pes') o.afterPes = Number(next());
+    else if (a === '--encoding') o.encoding = Number(next());
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else if (o.dir === null) o.dir = a;
     else usage(`unexpected argument ${a}`);
@@ -67,6 +70,7 @@ function parseArgs(argv) {
   if (!['TXXX', 'PRIV', 'TIT2'].includes(o.frame)) usage('--frame must be TXXX, PRIV or TIT2');
   if (![3, 4].includes(o.id3Version)) usage('--id3-version must be 3 or 4');
   if (!Number.isFinite(o.offsetS) || o.offsetS < 0) usage('--offset-s must be >= 0');
+  if (![0, 1, 3].includes(o.encoding)) usage('--encoding must be 0 (Latin-1), 1 (UTF-16 with BOM) or 3 (UTF-8)');
   if (!Number.isInteger(o.afterPes) || o.afterPes < 1) usage('--after-video-pes must be >= 1');
   if (!Number.isInteger(o.pid) || o.pid < 0x20 || o.pid > 0x1ffe) usage('--pid out of range');
   return o;
@@ -90,12 +94,20 @@ function be32(n) {
   return [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 }
 
-function id3Tag({ frame, text, desc, owner, id3Version }) {
+// A text field in ID3 encoding `enc`: 0 Latin-1, 1 UTF-16 with BOM (LE here), 3 UTF-8.
+function encodeText(str, enc) {
+  if (enc === 0) return Buffer.from(str, 'latin1');
+  if (enc === 1) return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(str, 'utf16le')]);
+  return Buffer.from(str, 'utf8');
+}
+
+function id3Tag({ frame, text, desc, owner, id3Version, encoding }) {
   let body;
+  const nul = Buffer.alloc(encoding === 1 ? 2 : 1);
   if (frame === 'TXXX') {
-    body = Buffer.concat([Buffer.from([0x03]), Buffer.from(desc, 'utf8'), Buffer.from([0]), Buffer.from(text, 'utf8')]);
+    body = Buffer.concat([Buffer.from([encoding]), encodeText(desc, encoding), nul, encodeText(text, encoding)]);
   } else if (frame === 'TIT2') {
-    body = Buffer.concat([Buffer.from([0x03]), Buffer.from(text, 'utf8')]);
+    body = Buffer.concat([Buffer.from([encoding]), encodeText(text, encoding)]);
   } else {
     body = Buffer.concat([Buffer.from(owner, 'latin1'), Buffer.from([0]), Buffer.from(text, 'utf8')]);
   }
