@@ -330,6 +330,7 @@ async function main() {
         '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
       ],
       viewport: { width: 480, height: 320 },
+      timeout: 60000, // browser start-up, outside --timeout-ms
     });
     result.browserVersion = context.browser() ? context.browser().version() : null;
     // Belt and braces with the resolver rule: any request not to loopback is aborted and listed.
