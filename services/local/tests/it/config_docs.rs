@@ -17,9 +17,11 @@ a missing or malformed value stops the process with a one-line message that name
 existing deployment can swap its containers, and local and production differ only in these values.
 
 Not listed here because the libraries read them: the AWS SDK settings (`AWS_REGION`, credentials,
-and the endpoints `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`, which the local platform points
-at the emulator) and `RUST_LOG` (log filter). The CDK app sets these variables from the stage
-settings in `deploy/config/<stage>.json` (see `docs/infra.md`).
+and the endpoints `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`) and `RUST_LOG` (log filter).
+In a deployment the CDK app sets the variables below from the stage settings in
+`deploy/config/<stage>.json` (`docs/infra.md`). The variables of the make targets (`UGC_DYNAMODB_PORT`,
+`SEED_COUNT`, ...) are in `docs/local-platform.md`, and the standalone emulator lists its own with
+`ugc-emulator --help`.
 ";
 
 struct Section {
