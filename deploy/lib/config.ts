@@ -1,6 +1,7 @@
 // Stage configuration: the upstream `resourceConfig` keys (same names, meanings and defaults) plus a
 // few explicit new knobs. Loaded from `config/<stage>.json` and validated strictly: an unknown key or a
-// wrong type is an error, so a typo cannot silently fall back to a default.
+// wrong type is an error, so a typo cannot silently fall back to a default. The keys are described in
+// docs/infra.md §4; the environment variables the stack derives from them, in docs/configuration.md.
 import * as fs from 'fs';
 import * as path from 'path';
 

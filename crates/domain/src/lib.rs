@@ -2,6 +2,7 @@
 //! model, metrics rules and the error-code catalogue. No I/O, no internal dependencies.
 
 pub mod assets;
+pub mod env_var;
 pub mod error;
 pub mod ivs;
 pub mod metrics;
@@ -11,6 +12,7 @@ pub mod time_format;
 pub mod user;
 
 pub use assets::{channel_asset_id, AssetType, ImageContentType, DEFAULT_ASSET_NAMESPACE};
+pub use env_var::EnvVar;
 pub use error::ErrorCode;
 pub use ivs::{
     channel_name_base, ingest_server_url, tracking_id, ChannelArn, ChannelResourceId, ChatRoomArn,

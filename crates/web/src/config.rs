@@ -1,28 +1,40 @@
-//! What every service reads from its environment. Service-specific settings (table names, ...)
-//! live in the service and use [`crate::env`] the same way.
-//!
-//! | Variable | Meaning | Default |
-//! |---|---|---|
-//! | `PORT` | listen port (host is `0.0.0.0`) | `8080` |
-//! | `SERVICE_NAME` | route groups (`all`, `channels`, `metrics`); also the telemetry service name | unset |
-//! | `ALLOWED_ORIGINS` | JSON array of CORS origins, `"*"` = any, unset/`[]` = off | unset |
-//! | `USER_POOL_ID`, `USER_POOL_CLIENT_ID`, `REGION` | Cognito access-token verification | — |
-//! | `COGNITO_ISSUER` | expected `iss` | `https://cognito-idp.<REGION>.amazonaws.com/<USER_POOL_ID>` |
-//! | `COGNITO_JWKS_URL` | where the signing keys are | `<issuer>/.well-known/jwks.json` |
-//! | `TRUSTED_PROXY_HOPS` | proxies in front of the service that append to `X-Forwarded-For` | `0` |
-//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP/HTTP collector base URL; unset = no export | unset |
-//! | `LOG_FORMAT` | `json` or `text` | `json` |
-//! | `BODY_LIMIT_BYTES` | largest accepted request body | `1048576` |
-//! | `SHUTDOWN_TIMEOUT` | drain time after SIGTERM (seconds or `10s`, `1m`) | `20s` |
-//! | `RATE_LIMIT_<ACTION>` | see [`crate::rate_limit`] | per action |
+//! What every HTTP service reads from its environment (the variables are declared in [`var`] and
+//! listed in `docs/configuration.md`). Service-specific settings (table names, ...) live in the
+//! service and use [`crate::env`] the same way.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::str::FromStr;
 use std::time::Duration;
 
 use crate::cors::CorsConfig;
-use crate::env::{ConfigError, Vars};
+use crate::env::{env_vars, ConfigError, EnvVar, Vars};
 use crate::rate_limit::RateLimitConfig;
+
+env_vars! {
+    pub mod var;
+    PORT: "`8080`" => "Listen port; the host is `0.0.0.0`.";
+    SERVICE_NAME: "unset" => "Route groups of the `api` container: `all`, `channels` or `metrics` \
+        (anything else: only `/status`). Also the service name in logs and traces.";
+    ALLOWED_ORIGINS: "unset (CORS off)" => "JSON array of the origins CORS allows; `[\"*\"]` allows \
+        any origin, `[]` turns CORS off.";
+    USER_POOL_ID: "unset (no authenticated routes)" => "Cognito user pool whose **access** tokens \
+        are accepted; required by every service with authenticated routes.";
+    USER_POOL_CLIENT_ID: "required with `USER_POOL_ID`" => "App client the tokens must be issued \
+        to (`client_id` claim).";
+    REGION: "required with `USER_POOL_ID` unless `COGNITO_ISSUER` is set" => "AWS region of the \
+        pool, for the default issuer.";
+    COGNITO_ISSUER: "`https://cognito-idp.<REGION>.amazonaws.com/<USER_POOL_ID>`" => "Expected \
+        `iss` of the tokens (the local platform points it at the emulator).";
+    COGNITO_JWKS_URL: "`<issuer>/.well-known/jwks.json`" => "Where the token signing keys are \
+        fetched, configured apart from the issuer.";
+    TRUSTED_PROXY_HOPS: "`0`" => "Proxies in front of the service that append to \
+        `X-Forwarded-For`; the client IP is the N-th entry from the right (2 behind CloudFront + \
+        ALB).";
+    OTEL_EXPORTER_OTLP_ENDPOINT: "unset (no export)" => "OTLP/HTTP collector base URL for traces.";
+    LOG_FORMAT: "`json`" => "`json` or `text`. `RUST_LOG` filters as usual.";
+    BODY_LIMIT_BYTES: "`1048576`" => "Largest accepted request body; larger ones get 413.";
+    SHUTDOWN_TIMEOUT: "`20s`" => "Drain time after SIGTERM (seconds, or `500ms`, `10s`, `1m`, `1h`).";
+}
 
 pub const DEFAULT_PORT: u16 = 8080;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -60,21 +72,21 @@ impl AuthConfig {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let user_pool_id: String = vars.required("USER_POOL_ID")?;
-        let client_id: String = vars.required("USER_POOL_CLIENT_ID")?;
-        let issuer = match vars.raw("COGNITO_ISSUER") {
+        let user_pool_id: String = vars.required(&var::USER_POOL_ID)?;
+        let client_id: String = vars.required(&var::USER_POOL_CLIENT_ID)?;
+        let issuer = match vars.raw(&var::COGNITO_ISSUER) {
             Some(issuer) => {
-                check_url("COGNITO_ISSUER", &issuer)?;
+                check_url(&var::COGNITO_ISSUER, &issuer)?;
                 issuer.trim_end_matches('/').to_owned()
             }
             None => {
-                let region: String = vars.required("REGION")?;
+                let region: String = vars.required(&var::REGION)?;
                 format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}")
             }
         };
-        let jwks_url = match vars.raw("COGNITO_JWKS_URL") {
+        let jwks_url = match vars.raw(&var::COGNITO_JWKS_URL) {
             Some(url) => {
-                check_url("COGNITO_JWKS_URL", &url)?;
+                check_url(&var::COGNITO_JWKS_URL, &url)?;
                 url
             }
             None => format!("{issuer}/.well-known/jwks.json"),
@@ -88,12 +100,12 @@ impl AuthConfig {
     }
 }
 
-fn check_url(name: &str, value: &str) -> Result<(), ConfigError> {
+fn check_url(var: &EnvVar, value: &str) -> Result<(), ConfigError> {
     if value.starts_with("http://") || value.starts_with("https://") {
         Ok(())
     } else {
         Err(ConfigError::invalid(
-            name,
+            var.name,
             format!("expected an http(s) URL ({value:?})"),
         ))
     }
@@ -123,33 +135,36 @@ impl CommonConfig {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let auth = if vars.raw("USER_POOL_ID").is_some() {
+        let auth = if vars.raw(&var::USER_POOL_ID).is_some() {
             Some(AuthConfig::from_vars(vars)?)
         } else {
             None
         };
-        let otlp_endpoint = match vars.raw("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        let otlp_endpoint = match vars.raw(&var::OTEL_EXPORTER_OTLP_ENDPOINT) {
             Some(url) => {
-                check_url("OTEL_EXPORTER_OTLP_ENDPOINT", &url)?;
+                check_url(&var::OTEL_EXPORTER_OTLP_ENDPOINT, &url)?;
                 Some(url)
             }
             None => None,
         };
-        let body_limit: usize = vars.or_default("BODY_LIMIT_BYTES", DEFAULT_BODY_LIMIT)?;
+        let body_limit: usize = vars.or_default(&var::BODY_LIMIT_BYTES, DEFAULT_BODY_LIMIT)?;
         if body_limit == 0 {
-            return Err(ConfigError::invalid("BODY_LIMIT_BYTES", "must be positive"));
+            return Err(ConfigError::invalid(
+                var::BODY_LIMIT_BYTES.name,
+                "must be positive",
+            ));
         }
         Ok(Self {
             host: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            port: vars.or_default("PORT", DEFAULT_PORT)?,
-            service_name: vars.optional("SERVICE_NAME")?,
-            cors: CorsConfig::from_origins(&vars.json_string_array("ALLOWED_ORIGINS")?),
+            port: vars.or_default(&var::PORT, DEFAULT_PORT)?,
+            service_name: vars.optional(&var::SERVICE_NAME)?,
+            cors: CorsConfig::from_origins(&vars.json_string_array(&var::ALLOWED_ORIGINS)?),
             auth,
-            trusted_proxy_hops: vars.or_default("TRUSTED_PROXY_HOPS", 0usize)?,
+            trusted_proxy_hops: vars.or_default(&var::TRUSTED_PROXY_HOPS, 0usize)?,
             otlp_endpoint,
-            log_format: vars.or_default("LOG_FORMAT", LogFormat::Json)?,
+            log_format: vars.or_default(&var::LOG_FORMAT, LogFormat::Json)?,
             body_limit,
-            shutdown_timeout: vars.duration("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?,
+            shutdown_timeout: vars.duration(&var::SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT)?,
             rate_limits: RateLimitConfig::from_vars(vars)?,
         })
     }
@@ -173,9 +188,9 @@ impl CommonConfig {
 
     /// The auth settings, or the error a service with authenticated routes should stop on.
     pub fn require_auth(&self) -> Result<&AuthConfig, ConfigError> {
-        self.auth.as_ref().ok_or_else(|| ConfigError::Missing {
-            name: "USER_POOL_ID".to_owned(),
-        })
+        self.auth
+            .as_ref()
+            .ok_or_else(|| ConfigError::missing(&var::USER_POOL_ID))
     }
 
     pub fn address(&self) -> SocketAddr {

@@ -4,13 +4,18 @@
 //! one-line message such as `invalid configuration: PORT: invalid digit found in string ("80a")`.
 //! An empty value counts as unset: ECS task definitions and `.env` files often carry `NAME=`.
 //!
-//! The free functions read the process environment; [`Vars`] reads any source, which keeps
-//! configuration tests free of process-global state.
+//! [`Vars`] reads the process environment or a fixed map, which keeps configuration tests free of
+//! process-global state. Every read takes the variable's declaration ([`EnvVar`], declared with
+//! `ugc_domain::env_vars!` next to the parser), so nothing reads an undeclared variable and the
+//! declarations are the configuration reference (`docs/configuration.md`).
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::time::Duration;
+
+pub use ugc_domain::env_var::{markdown_table, EnvVar};
+pub use ugc_domain::env_vars;
 
 /// A configuration value is missing or does not parse. The message names the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +31,13 @@ impl ConfigError {
         Self::Invalid {
             name: name.to_owned(),
             reason: reason.to_string(),
+        }
+    }
+
+    /// `var` is required but not set.
+    pub fn missing(var: &EnvVar) -> Self {
+        Self::Missing {
+            name: var.name.to_owned(),
         }
     }
 
@@ -81,61 +93,59 @@ impl Vars {
     }
 
     /// The raw value; empty (after trimming) counts as unset.
-    pub fn raw(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).and_then(|v| {
+    pub fn raw(&self, var: &EnvVar) -> Option<String> {
+        (self.lookup)(var.name).and_then(|v| {
             let trimmed = v.trim();
             (!trimmed.is_empty()).then(|| trimmed.to_owned())
         })
     }
 
-    pub fn optional<T>(&self, name: &str) -> Result<Option<T>, ConfigError>
+    pub fn optional<T>(&self, var: &EnvVar) -> Result<Option<T>, ConfigError>
     where
         T: FromStr,
         T::Err: Display,
     {
-        self.raw(name)
+        self.raw(var)
             .map(|raw| {
                 raw.parse::<T>()
-                    .map_err(|e| ConfigError::invalid(name, format!("{e} ({raw:?})")))
+                    .map_err(|e| ConfigError::invalid(var.name, format!("{e} ({raw:?})")))
             })
             .transpose()
     }
 
-    pub fn required<T>(&self, name: &str) -> Result<T, ConfigError>
+    pub fn required<T>(&self, var: &EnvVar) -> Result<T, ConfigError>
     where
         T: FromStr,
         T::Err: Display,
     {
-        self.optional(name)?.ok_or_else(|| ConfigError::Missing {
-            name: name.to_owned(),
-        })
+        self.optional(var)?.ok_or_else(|| ConfigError::missing(var))
     }
 
-    pub fn or_default<T>(&self, name: &str, default: T) -> Result<T, ConfigError>
+    pub fn or_default<T>(&self, var: &EnvVar, default: T) -> Result<T, ConfigError>
     where
         T: FromStr,
         T::Err: Display,
     {
-        Ok(self.optional(name)?.unwrap_or(default))
+        Ok(self.optional(var)?.unwrap_or(default))
     }
 
     /// `true`/`false` (case-insensitive), also `1`/`0`, `yes`/`no`.
-    pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
-        match self.raw(name) {
+    pub fn bool(&self, var: &EnvVar, default: bool) -> Result<bool, ConfigError> {
+        match self.raw(var) {
             None => Ok(default),
             Some(raw) => parse_bool(&raw).ok_or_else(|| {
-                ConfigError::invalid(name, format!("expected true or false ({raw:?})"))
+                ConfigError::invalid(var.name, format!("expected true or false ({raw:?})"))
             }),
         }
     }
 
     /// A whole number of seconds (`30`) or a number with a unit: `500ms`, `30s`, `5m`, `1h`.
-    pub fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-        match self.raw(name) {
+    pub fn duration(&self, var: &EnvVar, default: Duration) -> Result<Duration, ConfigError> {
+        match self.raw(var) {
             None => Ok(default),
             Some(raw) => parse_duration(&raw).ok_or_else(|| {
                 ConfigError::invalid(
-                    name,
+                    var.name,
                     format!("expected seconds or a number with ms/s/m/h ({raw:?})"),
                 )
             }),
@@ -144,11 +154,11 @@ impl Vars {
 
     /// A JSON array of strings, as upstream's `ALLOWED_ORIGINS` and `SIGN_UP_ALLOWED_DOMAINS`.
     /// Unset → empty.
-    pub fn json_string_array(&self, name: &str) -> Result<Vec<String>, ConfigError> {
-        match self.raw(name) {
+    pub fn json_string_array(&self, var: &EnvVar) -> Result<Vec<String>, ConfigError> {
+        match self.raw(var) {
             None => Ok(Vec::new()),
             Some(raw) => serde_json::from_str::<Vec<String>>(&raw).map_err(|e| {
-                ConfigError::invalid(name, format!("expected a JSON array of strings: {e}"))
+                ConfigError::invalid(var.name, format!("expected a JSON array of strings: {e}"))
             }),
         }
     }
@@ -175,65 +185,40 @@ pub(crate) fn parse_duration(raw: &str) -> Option<Duration> {
     }
 }
 
-/// [`Vars::required`] on the process environment.
-pub fn required<T>(name: &str) -> Result<T, ConfigError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    Vars::process().required(name)
-}
-
-/// [`Vars::optional`] on the process environment.
-pub fn optional<T>(name: &str) -> Result<Option<T>, ConfigError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    Vars::process().optional(name)
-}
-
-/// [`Vars::or_default`] on the process environment.
-pub fn or_default<T>(name: &str, default: T) -> Result<T, ConfigError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    Vars::process().or_default(name, default)
-}
-
-/// [`Vars::bool`] on the process environment.
-pub fn bool(name: &str, default: bool) -> Result<bool, ConfigError> {
-    Vars::process().bool(name, default)
-}
-
-/// [`Vars::duration`] on the process environment.
-pub fn duration(name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    Vars::process().duration(name, default)
-}
-
-/// [`Vars::json_string_array`] on the process environment.
-pub fn json_string_array(name: &str) -> Result<Vec<String>, ConfigError> {
-    Vars::process().json_string_array(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    crate::env::env_vars! {
+        mod var;
+        PORT: required => "";
+        FLAG: required => "";
+        LIST: required => "";
+        NOPE: required => "";
+        A: required => "";
+        B: required => "";
+        T: required => "";
+        F: required => "";
+        D1: required => "";
+        D2: required => "";
+        D3: required => "";
+        D4: required => "";
+        L: required => "";
+    }
+
     #[test]
     fn errors_name_the_variable() {
         let vars = Vars::from_pairs([("PORT", "80a"), ("FLAG", "maybe"), ("LIST", "[1]")]);
-        let e = vars.required::<u16>("PORT").unwrap_err();
+        let e = vars.required::<u16>(&var::PORT).unwrap_err();
         assert_eq!(e.variable(), "PORT");
         assert!(e.to_string().contains("PORT"), "{e}");
         assert!(e.to_string().contains("80a"), "{e}");
-        assert_eq!(vars.bool("FLAG", false).unwrap_err().variable(), "FLAG");
+        assert_eq!(vars.bool(&var::FLAG, false).unwrap_err().variable(), "FLAG");
         assert_eq!(
-            vars.json_string_array("LIST").unwrap_err().variable(),
+            vars.json_string_array(&var::LIST).unwrap_err().variable(),
             "LIST"
         );
-        let missing = vars.required::<String>("NOPE").unwrap_err();
+        let missing = vars.required::<String>(&var::NOPE).unwrap_err();
         assert_eq!(
             missing.to_string(),
             "invalid configuration: NOPE is required but not set"
@@ -243,10 +228,10 @@ mod tests {
     #[test]
     fn empty_counts_as_unset() {
         let vars = Vars::from_pairs([("A", "  "), ("B", "[]")]);
-        assert_eq!(vars.optional::<String>("A").unwrap(), None);
-        assert_eq!(vars.or_default("A", 7u16).unwrap(), 7);
-        assert!(vars.json_string_array("A").unwrap().is_empty());
-        assert!(vars.json_string_array("B").unwrap().is_empty());
+        assert_eq!(vars.optional::<String>(&var::A).unwrap(), None);
+        assert_eq!(vars.or_default(&var::A, 7u16).unwrap(), 7);
+        assert!(vars.json_string_array(&var::A).unwrap().is_empty());
+        assert!(vars.json_string_array(&var::B).unwrap().is_empty());
     }
 
     #[test]
@@ -260,26 +245,28 @@ mod tests {
             ("D4", "3 parsecs"),
             ("L", r#"["https://a.example", "*"]"#),
         ]);
-        assert!(vars.bool("T", false).unwrap());
-        assert!(!vars.bool("F", true).unwrap());
+        assert!(vars.bool(&var::T, false).unwrap());
+        assert!(!vars.bool(&var::F, true).unwrap());
         assert_eq!(
-            vars.duration("D1", Duration::ZERO).unwrap(),
+            vars.duration(&var::D1, Duration::ZERO).unwrap(),
             Duration::from_secs(30)
         );
         assert_eq!(
-            vars.duration("D2", Duration::ZERO).unwrap(),
+            vars.duration(&var::D2, Duration::ZERO).unwrap(),
             Duration::from_millis(250)
         );
         assert_eq!(
-            vars.duration("D3", Duration::ZERO).unwrap(),
+            vars.duration(&var::D3, Duration::ZERO).unwrap(),
             Duration::from_secs(120)
         );
         assert_eq!(
-            vars.duration("D4", Duration::ZERO).unwrap_err().variable(),
+            vars.duration(&var::D4, Duration::ZERO)
+                .unwrap_err()
+                .variable(),
             "D4"
         );
         assert_eq!(
-            vars.json_string_array("L").unwrap(),
+            vars.json_string_array(&var::L).unwrap(),
             vec!["https://a.example".to_owned(), "*".to_owned()]
         );
     }

@@ -15,7 +15,7 @@ pub fn run_if_requested() {
     if std::env::args().nth(1).as_deref() != Some("healthcheck") {
         return;
     }
-    let port = match std::env::var("PORT") {
+    let port = match std::env::var(crate::config::var::PORT.name) {
         Ok(p) if !p.trim().is_empty() => match p.trim().parse::<u16>() {
             Ok(port) => port,
             Err(_) => {

@@ -2,18 +2,8 @@
 //!
 //! The caller is the token's `sub` when authenticated, else the client IP ([`client_ip`]).
 //! A budget `n/seconds` lets a caller make `n` requests in a burst, refilled evenly over
-//! `seconds`. Override one with `RATE_LIMIT_<ACTION>=<n>/<seconds>` (e.g.
-//! `RATE_LIMIT_CHAT_TOKEN=120/60`) or lift it with `RATE_LIMIT_<ACTION>=off`.
-//!
-//! | Action | Variable | Default |
-//! |---|---|---|
-//! | sign-up | `RATE_LIMIT_SIGN_UP` | 10/600 |
-//! | password reset | `RATE_LIMIT_PASSWORD_RESET` | 5/600 |
-//! | chat-token minting | `RATE_LIMIT_CHAT_TOKEN` | 30/60 |
-//! | follow / unfollow | `RATE_LIMIT_FOLLOW` | 30/60 |
-//! | stream actions | `RATE_LIMIT_STREAM_ACTION` | 10/10 |
-//! | presigned posts | `RATE_LIMIT_PRESIGNED_POST` | 10/60 |
-//! | product search | `RATE_LIMIT_PRODUCT_SEARCH` | 30/60 |
+//! `seconds`. Each action's budget is set by its `RATE_LIMIT_<ACTION>` variable ([`var`]:
+//! `<n>/<seconds>`, or `off` to lift it).
 //!
 //! Memory is bounded: buckets that have refilled completely carry no state and are dropped
 //! when an action reaches [`MAX_KEYS_PER_ACTION`] keys; if that is not enough, the least
@@ -30,10 +20,21 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 
 use crate::auth::AuthUser;
-use crate::env::{ConfigError, Vars};
+use crate::env::{env_vars, ConfigError, EnvVar, Vars};
 use crate::error::ApiError;
 
 pub const MAX_KEYS_PER_ACTION: usize = 100_000;
+
+env_vars! {
+    pub mod var;
+    RATE_LIMIT_SIGN_UP: "`10/600`" => "Sign-ups per client IP (`<n>/<seconds>` or `off`).";
+    RATE_LIMIT_PASSWORD_RESET: "`5/600`" => "Password-reset requests per client IP.";
+    RATE_LIMIT_CHAT_TOKEN: "`30/60`" => "Chat tokens minted per user.";
+    RATE_LIMIT_FOLLOW: "`30/60`" => "Follows and unfollows per user.";
+    RATE_LIMIT_STREAM_ACTION: "`10/10`" => "Stream actions (timed metadata) per user.";
+    RATE_LIMIT_PRESIGNED_POST: "`10/60`" => "Upload presigned posts per user.";
+    RATE_LIMIT_PRODUCT_SEARCH: "`30/60`" => "Product searches per user.";
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -57,16 +58,16 @@ impl Action {
         Action::ProductSearch,
     ];
 
-    /// The suffix of its `RATE_LIMIT_<ACTION>` variable.
-    pub fn env_suffix(self) -> &'static str {
+    /// Its `RATE_LIMIT_<ACTION>` variable.
+    pub fn env_var(self) -> &'static EnvVar {
         match self {
-            Action::SignUp => "SIGN_UP",
-            Action::PasswordReset => "PASSWORD_RESET",
-            Action::ChatToken => "CHAT_TOKEN",
-            Action::Follow => "FOLLOW",
-            Action::StreamAction => "STREAM_ACTION",
-            Action::PresignedPost => "PRESIGNED_POST",
-            Action::ProductSearch => "PRODUCT_SEARCH",
+            Action::SignUp => &var::RATE_LIMIT_SIGN_UP,
+            Action::PasswordReset => &var::RATE_LIMIT_PASSWORD_RESET,
+            Action::ChatToken => &var::RATE_LIMIT_CHAT_TOKEN,
+            Action::Follow => &var::RATE_LIMIT_FOLLOW,
+            Action::StreamAction => &var::RATE_LIMIT_STREAM_ACTION,
+            Action::PresignedPost => &var::RATE_LIMIT_PRESIGNED_POST,
+            Action::ProductSearch => &var::RATE_LIMIT_PRODUCT_SEARCH,
         }
     }
 
@@ -140,8 +141,7 @@ impl RateLimitConfig {
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let mut config = Self::default();
         for action in Action::ALL {
-            let name = format!("RATE_LIMIT_{}", action.env_suffix());
-            if let Some(budget) = vars.optional::<Budget>(&name)? {
+            if let Some(budget) = vars.optional::<Budget>(action.env_var())? {
                 config.set(action, budget);
             }
         }
@@ -349,6 +349,20 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn declared_defaults_are_the_defaults() {
+        assert_eq!(var::ALL.len(), Action::ALL.len());
+        for action in Action::ALL {
+            let declared = action.env_var().default.unwrap().trim_matches('`');
+            assert_eq!(
+                declared.parse::<Budget>().unwrap(),
+                action.default_budget(),
+                "{}",
+                action.env_var().name
+            );
+        }
     }
 
     #[test]

@@ -1,27 +1,42 @@
-//! The channels service's own settings (the shared ones are [`ugc_web::CommonConfig`]).
-//!
-//! | Variable | Meaning | Default |
-//! |---|---|---|
-//! | `CHANNELS_TABLE_NAME`, `STREAM_TABLE_NAME` | DynamoDB tables | required |
-//! | `USER_POOL_ID`, `USER_POOL_CLIENT_ID` | Cognito pool and app client (sign-up, admin calls) | required |
-//! | `REGION`, `ACCOUNT_ID` | rebuild channel ARNs from resource ids | required |
-//! | `CHANNEL_ASSETS_BUCKET_NAME` | S3 bucket of avatars and banners | required |
-//! | `IVS_CHANNEL_TYPE` | `BASIC`, `STANDARD`, `ADVANCED_SD`, `ADVANCED_HD` | `STANDARD` |
-//! | `IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET` | `HIGHER_BANDWIDTH_DELIVERY` / `CONSTRAINED_BANDWIDTH_DELIVERY` (advanced types only) | none |
-//! | `PROJECT_TAG` | value of the `project` tag on channels and rooms | `ugc` |
-//! | `SIGN_UP_ALLOWED_DOMAINS` | JSON array of e-mail domains allowed to register; `[]` = any | `[]` |
-//! | `NAMESPACE_UUID` | UUID namespace of `channelAssetId` | the OID namespace |
-//! | `PRODUCT_LINK_REGION_CODE` | suffix of `trackingId` (`<id>-<code>`) | none |
-//! | `ENABLE_AMAZON_PRODUCT_STREAM_ACTION` | `true` registers `/products/:keywords` | `false` |
-//! | `PRODUCT_API_SECRET_NAME` | Secrets Manager id of the Creators API credential | required when products are on |
-//! | `PRODUCT_API_LOCALE` | marketplace name (`United States`, `Japan`, ...) | United States |
-//! | `CREATORS_API_BASE_URL`, `CREATORS_API_TOKEN_URL` | Creators API endpoints (local platform, tests) | production |
-//! | `PUBLIC_CACHE_TTL` | freshness of the cached public channel reads (`1s`, `500ms`) | `1s` |
+//! The channels service's own settings (the shared ones are [`ugc_web::CommonConfig`]), declared
+//! in [`var`] and listed in `docs/configuration.md`.
 
 use std::time::Duration;
 
-use ugc_web::env::{ConfigError, Vars};
+use ugc_web::env::{env_vars, ConfigError, EnvVar, Vars};
 use uuid::Uuid;
+
+env_vars! {
+    pub mod var;
+    CHANNELS_TABLE_NAME: required => "DynamoDB table of channels, usernames and follows.";
+    STREAM_TABLE_NAME: required => "DynamoDB table of stream sessions.";
+    USER_POOL_ID: required => "Cognito user pool (sign-up, admin calls).";
+    USER_POOL_CLIENT_ID: required => "Cognito app client.";
+    REGION: required => "AWS region, to rebuild channel ARNs from resource ids.";
+    ACCOUNT_ID: required => "AWS account id, to rebuild channel ARNs.";
+    CHANNEL_ASSETS_BUCKET_NAME: required => "S3 bucket of avatars and banners (presigned POST).";
+    IVS_CHANNEL_TYPE: "`STANDARD`" => "Type of new IVS channels: `BASIC`, `STANDARD`, \
+        `ADVANCED_SD` or `ADVANCED_HD`.";
+    IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET: "unset" => "`HIGHER_BANDWIDTH_DELIVERY` or \
+        `CONSTRAINED_BANDWIDTH_DELIVERY` (advanced channel types only).";
+    PROJECT_TAG: "`ugc`" => "Value of the `project` tag on IVS channels and chat rooms.";
+    SIGN_UP_ALLOWED_DOMAINS: "`[]` (any)" => "JSON array of the e-mail domains allowed to \
+        register (exact match).";
+    NAMESPACE_UUID: "the OID namespace" => "UUIDv5 namespace of `channelAssetId`.";
+    PRODUCT_LINK_REGION_CODE: "unset" => "Suffix of the product `trackingId` (`<id>-<code>`).";
+    ENABLE_AMAZON_PRODUCT_STREAM_ACTION: "`false`" => "`true` mounts `/products/:keywords` \
+        (Amazon Creators API search).";
+    PRODUCT_API_SECRET_NAME: "required when products are on" => "Secrets Manager id of the \
+        Creators API credential (JSON `credentialId`, `credentialSecret`, `version`, `partnerTag`).";
+    PRODUCT_API_LOCALE: "`United States`" => "Marketplace by upstream locale name (`United States`, \
+        `Japan`, ...); an unknown name logs a warning and uses United States.";
+    CREATORS_API_BASE_URL: "`https://creatorsapi.amazon`" => "Creators API base URL (the local \
+        platform and tests point it at the emulator).";
+    CREATORS_API_TOKEN_URL: "derived from the credential's `version`" => "OAuth token endpoint \
+        of the Creators API.";
+    PUBLIC_CACHE_TTL: "`1s`" => "Freshness of the cached public channel page and directory \
+        (`500ms`, `1s`, ...).";
+}
 
 pub const CHANNEL_TYPES: [&str; 4] = ["BASIC", "STANDARD", "ADVANCED_SD", "ADVANCED_HD"];
 pub const TRANSCODE_PRESETS: [&str; 2] = [
@@ -65,42 +80,44 @@ impl Config {
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let ivs_channel_type = vars
-            .raw("IVS_CHANNEL_TYPE")
+            .raw(&var::IVS_CHANNEL_TYPE)
             .unwrap_or_else(|| "STANDARD".to_owned());
-        one_of("IVS_CHANNEL_TYPE", &ivs_channel_type, &CHANNEL_TYPES)?;
-        let ivs_transcode_preset = vars.raw("IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET");
+        one_of(&var::IVS_CHANNEL_TYPE, &ivs_channel_type, &CHANNEL_TYPES)?;
+        let ivs_transcode_preset = vars.raw(&var::IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET);
         if let Some(preset) = &ivs_transcode_preset {
             one_of(
-                "IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET",
+                &var::IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET,
                 preset,
                 &TRANSCODE_PRESETS,
             )?;
         }
-        let products = if vars.bool("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", false)? {
+        let products = if vars.bool(&var::ENABLE_AMAZON_PRODUCT_STREAM_ACTION, false)? {
             Some(ProductsSettings {
-                secret_name: vars.required("PRODUCT_API_SECRET_NAME")?,
-                locale: vars.raw("PRODUCT_API_LOCALE").unwrap_or_default(),
-                api_base_url: url(vars, "CREATORS_API_BASE_URL")?,
-                token_url: url(vars, "CREATORS_API_TOKEN_URL")?,
+                secret_name: vars.required(&var::PRODUCT_API_SECRET_NAME)?,
+                locale: vars.raw(&var::PRODUCT_API_LOCALE).unwrap_or_default(),
+                api_base_url: url(vars, &var::CREATORS_API_BASE_URL)?,
+                token_url: url(vars, &var::CREATORS_API_TOKEN_URL)?,
             })
         } else {
             None
         };
-        let public_cache_ttl = vars.duration("PUBLIC_CACHE_TTL", DEFAULT_PUBLIC_CACHE_TTL)?;
+        let public_cache_ttl = vars.duration(&var::PUBLIC_CACHE_TTL, DEFAULT_PUBLIC_CACHE_TTL)?;
         Ok(Self {
-            channels_table: vars.required("CHANNELS_TABLE_NAME")?,
-            streams_table: vars.required("STREAM_TABLE_NAME")?,
-            user_pool_id: vars.required("USER_POOL_ID")?,
-            user_pool_client_id: vars.required("USER_POOL_CLIENT_ID")?,
-            region: vars.required("REGION")?,
-            account_id: vars.required("ACCOUNT_ID")?,
-            assets_bucket: vars.required("CHANNEL_ASSETS_BUCKET_NAME")?,
+            channels_table: vars.required(&var::CHANNELS_TABLE_NAME)?,
+            streams_table: vars.required(&var::STREAM_TABLE_NAME)?,
+            user_pool_id: vars.required(&var::USER_POOL_ID)?,
+            user_pool_client_id: vars.required(&var::USER_POOL_CLIENT_ID)?,
+            region: vars.required(&var::REGION)?,
+            account_id: vars.required(&var::ACCOUNT_ID)?,
+            assets_bucket: vars.required(&var::CHANNEL_ASSETS_BUCKET_NAME)?,
             ivs_channel_type,
             ivs_transcode_preset,
-            project_tag: vars.raw("PROJECT_TAG").unwrap_or_else(|| "ugc".to_owned()),
-            sign_up_allowed_domains: vars.json_string_array("SIGN_UP_ALLOWED_DOMAINS")?,
-            asset_namespace: vars.optional("NAMESPACE_UUID")?,
-            product_link_region_code: vars.raw("PRODUCT_LINK_REGION_CODE"),
+            project_tag: vars
+                .raw(&var::PROJECT_TAG)
+                .unwrap_or_else(|| "ugc".to_owned()),
+            sign_up_allowed_domains: vars.json_string_array(&var::SIGN_UP_ALLOWED_DOMAINS)?,
+            asset_namespace: vars.optional(&var::NAMESPACE_UUID)?,
+            product_link_region_code: vars.raw(&var::PRODUCT_LINK_REGION_CODE),
             products,
             public_cache_ttl,
         })
@@ -113,22 +130,22 @@ impl Config {
     }
 }
 
-fn one_of(name: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+fn one_of(var: &EnvVar, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
     if allowed.contains(&value) {
         Ok(())
     } else {
         Err(ConfigError::invalid(
-            name,
+            var.name,
             format!("expected one of {} ({value:?})", allowed.join(", ")),
         ))
     }
 }
 
-fn url(vars: &Vars, name: &str) -> Result<Option<String>, ConfigError> {
-    match vars.raw(name) {
+fn url(vars: &Vars, var: &EnvVar) -> Result<Option<String>, ConfigError> {
+    match vars.raw(var) {
         Some(url) if url.starts_with("http://") || url.starts_with("https://") => Ok(Some(url)),
         Some(url) => Err(ConfigError::invalid(
-            name,
+            var.name,
             format!("expected an http(s) URL ({url:?})"),
         )),
         None => Ok(None),

@@ -1,26 +1,34 @@
-//! event-ingest settings, read from the environment and validated at start-up.
-//!
-//! | Variable | Meaning | Default |
-//! |---|---|---|
-//! | `CHANNELS_TABLE_NAME`, `STREAM_TABLE_NAME` | the two tables | required |
-//! | `INGEST_SECRET` | the shared secret EventBridge sends (one of the two is required) | — |
-//! | `INGEST_SECRET_ARN` | Secrets Manager id of that secret (read on demand, cached 5 min) | — |
-//! | `INGEST_SECRET_HEADER` | the header carrying it | `x-ugc-ingest-secret` |
-//! | `RECONCILE_INTERVAL` | how often the reconciler asks IVS what is live; `0`/`off` disables | `60s` |
-//! | `RECONCILE_GRACE` | how long IVS must report a stored-live session's channel offline before it is ended | `120s` |
-//! | `MAX_BODY` | largest accepted event body in bytes | `262144` (EventBridge's event limit) |
-//! | `INGEST_TIMEOUT` | time budget of one delivery; past it the answer is 503 (EventBridge gives up after 5 s) | `4s` |
+//! event-ingest settings, read from the environment and validated at start-up; declared in
+//! [`var`] and listed in `docs/configuration.md`.
 
 use std::time::Duration;
 
 use actix_web::http::header::HeaderName;
-use ugc_web::env::{ConfigError, Vars};
+use ugc_web::env::{env_vars, ConfigError, Vars};
 
 pub const DEFAULT_SECRET_HEADER: &str = "x-ugc-ingest-secret";
 pub const DEFAULT_RECONCILE_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_RECONCILE_GRACE: Duration = Duration::from_secs(120);
 pub const DEFAULT_MAX_BODY: usize = 256 * 1024;
 pub const DEFAULT_INGEST_TIMEOUT: Duration = Duration::from_secs(4);
+
+env_vars! {
+    pub mod var;
+    CHANNELS_TABLE_NAME: required => "DynamoDB table of channels.";
+    STREAM_TABLE_NAME: required => "DynamoDB table of stream sessions.";
+    INGEST_SECRET: "one of the two is required" => "The shared secret EventBridge's API \
+        destination sends, compared in constant time (ECS injects it from Secrets Manager).";
+    INGEST_SECRET_ARN: "one of the two is required" => "Or: Secrets Manager id of that secret, \
+        read on demand and cached for 5 minutes.";
+    INGEST_SECRET_HEADER: "`x-ugc-ingest-secret`" => "The header carrying the secret.";
+    RECONCILE_INTERVAL: "`60s`" => "How often the reconciler asks IVS what is live and ends \
+        sessions it no longer broadcasts; `0` or `off` disables it.";
+    RECONCILE_GRACE: "`120s`" => "How long IVS must report a stored-live session's channel \
+        offline before the session is ended.";
+    MAX_BODY: "`262144`" => "Largest accepted event body in bytes (EventBridge's event limit).";
+    INGEST_TIMEOUT: "`4s`" => "Time budget of one delivery; past it the answer is 503 \
+        (EventBridge gives up after 5 s and retries).";
+}
 
 /// Where the shared secret comes from. `Debug` never prints the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -59,40 +67,42 @@ impl Config {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let secret = match (vars.raw("INGEST_SECRET"), vars.raw("INGEST_SECRET_ARN")) {
+        let secret = match (
+            vars.raw(&var::INGEST_SECRET),
+            vars.raw(&var::INGEST_SECRET_ARN),
+        ) {
             (Some(value), _) => SecretSource::Value(value),
             (None, Some(arn)) => SecretSource::SecretsManager(arn),
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "INGEST_SECRET".to_owned(),
-                })
-            }
+            (None, None) => return Err(ConfigError::missing(&var::INGEST_SECRET)),
         };
         let header = vars
-            .raw("INGEST_SECRET_HEADER")
+            .raw(&var::INGEST_SECRET_HEADER)
             .unwrap_or_else(|| DEFAULT_SECRET_HEADER.to_owned());
         let secret_header = HeaderName::from_bytes(header.to_ascii_lowercase().as_bytes())
-            .map_err(|e| ConfigError::invalid("INGEST_SECRET_HEADER", e))?;
-        let reconcile_interval = match vars.raw("RECONCILE_INTERVAL").as_deref() {
+            .map_err(|e| ConfigError::invalid(var::INGEST_SECRET_HEADER.name, e))?;
+        let reconcile_interval = match vars.raw(&var::RECONCILE_INTERVAL).as_deref() {
             Some(off) if off.eq_ignore_ascii_case("off") => None,
-            _ => Some(vars.duration("RECONCILE_INTERVAL", DEFAULT_RECONCILE_INTERVAL)?)
+            _ => Some(vars.duration(&var::RECONCILE_INTERVAL, DEFAULT_RECONCILE_INTERVAL)?)
                 .filter(|d| !d.is_zero()),
         };
-        let max_body: usize = vars.or_default("MAX_BODY", DEFAULT_MAX_BODY)?;
+        let max_body: usize = vars.or_default(&var::MAX_BODY, DEFAULT_MAX_BODY)?;
         if max_body == 0 {
-            return Err(ConfigError::invalid("MAX_BODY", "must be positive"));
+            return Err(ConfigError::invalid(var::MAX_BODY.name, "must be positive"));
         }
-        let ingest_timeout = vars.duration("INGEST_TIMEOUT", DEFAULT_INGEST_TIMEOUT)?;
+        let ingest_timeout = vars.duration(&var::INGEST_TIMEOUT, DEFAULT_INGEST_TIMEOUT)?;
         if ingest_timeout.is_zero() {
-            return Err(ConfigError::invalid("INGEST_TIMEOUT", "must be positive"));
+            return Err(ConfigError::invalid(
+                var::INGEST_TIMEOUT.name,
+                "must be positive",
+            ));
         }
         Ok(Self {
-            channels_table: vars.required("CHANNELS_TABLE_NAME")?,
-            streams_table: vars.required("STREAM_TABLE_NAME")?,
+            channels_table: vars.required(&var::CHANNELS_TABLE_NAME)?,
+            streams_table: vars.required(&var::STREAM_TABLE_NAME)?,
             secret,
             secret_header,
             reconcile_interval,
-            reconcile_grace: vars.duration("RECONCILE_GRACE", DEFAULT_RECONCILE_GRACE)?,
+            reconcile_grace: vars.duration(&var::RECONCILE_GRACE, DEFAULT_RECONCILE_GRACE)?,
             max_body,
             ingest_timeout,
         })

@@ -1,32 +1,42 @@
 //! What the local platform is started with. Every field has a default suited to `make run`;
-//! [`LocalConfig::from_env`] reads the overrides below, and tests fill the struct directly (ports
-//! 0, data in memory, a unique table prefix).
+//! [`LocalConfig::from_env`] reads the overrides declared in [`var`] (listed in
+//! `docs/configuration.md`), and tests fill the struct directly (ports 0, data in memory, a
+//! unique table prefix).
 //!
-//! | Variable | Meaning | Default |
-//! |---|---|---|
-//! | `UGC_API_PORT` | channels + metrics (the combined `api` layout) | `8080` |
-//! | `UGC_INGEST_PORT` | event-ingest | `8090` |
-//! | `UGC_EMULATOR_PORT` | the AWS emulator (Cognito, IVS, chat WebSocket, S3, ...) | `4566` |
-//! | `UGC_DYNAMODB_ENDPOINT` | DynamoDB Local (started by `scripts/run.sh`) | `http://127.0.0.1:8000` |
-//! | `UGC_DATA_DIR` | where the emulator keeps its state (`<dir>/emulator`) | `.local` |
-//! | `UGC_TABLE_PREFIX` | table names `<prefix>Channels`, `<prefix>Streams` | `ugc-local-` |
-//! | `UGC_USER_POOL_NAME` | the Cognito pool (found by name on restart) | `ugc-local` |
-//! | `UGC_ASSETS_BUCKET` | the channel-assets bucket | `ugc-local-channel-assets` |
-//! | `UGC_REGION`, `UGC_ACCOUNT_ID` | the identity the emulator plays | `us-east-1`, `123456789012` |
-//! | `IVS_CHANNEL_TYPE` | channel type of new channels | `BASIC` (as the dev stage) |
-//! | `ENABLE_USER_AUTO_VERIFY` | `true`: sign-ups are confirmed without the e-mailed code | `false` |
-//! | `ENABLE_AMAZON_PRODUCT_STREAM_ACTION` | product search against the emulator's Creators API | `true` |
-//! | `SIGN_UP_ALLOWED_DOMAINS` | JSON array of allowed e-mail domains | `[]` (any) |
-//! | `ALLOWED_ORIGINS` | CORS origins of the API | `["*"]` |
-//! | `CLIENT_BASE_URL` | the SPA's origin, for the links in e-mails | `http://localhost:3000` |
-//!
-//! Service settings that are not wiring (`RATE_LIMIT_*`, `PUBLIC_CACHE_TTL`, `RECONCILE_INTERVAL`,
-//! `RECONCILE_GRACE`, `LOG_FORMAT`, `OTEL_EXPORTER_OTLP_ENDPOINT`, ...) pass through from the
-//! environment unchanged to the services.
+//! The services' own settings that are not wiring (`RATE_LIMIT_*`, `PUBLIC_CACHE_TTL`,
+//! `RECONCILE_INTERVAL`, `LOG_FORMAT`, ...: every variable the services declare and
+//! [`WIRED_VARIABLES`] does not name) pass through from the environment unchanged.
 
 use std::path::PathBuf;
 
-use ugc_web::env::{ConfigError, Vars};
+use ugc_web::env::{env_vars, ConfigError, EnvVar, Vars};
+
+env_vars! {
+    pub mod var;
+    UGC_API_PORT: "`8080`" => "Port of channels + metrics (the combined `api` layout).";
+    UGC_INGEST_PORT: "`8090`" => "Port of event-ingest.";
+    UGC_EMULATOR_PORT: "`4566`" => "Port of the AWS emulator (Cognito, IVS, chat WebSocket, S3, \
+        ...).";
+    UGC_DYNAMODB_ENDPOINT: "`http://127.0.0.1:8000`" => "DynamoDB Local (started by \
+        `scripts/run.sh`).";
+    UGC_DATA_DIR: "`.local`" => "Where the emulator keeps its state (`<dir>/emulator`) and \
+        `platform.json` / `spa.env` are written.";
+    UGC_TABLE_PREFIX: "`ugc-local-`" => "Table names are `<prefix>Channels`, `<prefix>Streams`.";
+    UGC_USER_POOL_NAME: "`ugc-local`" => "The Cognito pool, found by name on restart.";
+    UGC_ASSETS_BUCKET: "`ugc-local-channel-assets`" => "The channel-assets bucket.";
+    UGC_REGION: "`us-east-1`" => "The region the emulator plays.";
+    UGC_ACCOUNT_ID: "`123456789012`" => "The account the emulator plays.";
+    IVS_CHANNEL_TYPE: "`BASIC`" => "Channel type of new channels (as the dev stage).";
+    ENABLE_USER_AUTO_VERIFY: "`false`" => "`true`: sign-ups are confirmed without the e-mailed \
+        code.";
+    ENABLE_AMAZON_PRODUCT_STREAM_ACTION: "`true`" => "Product search against the emulator's \
+        Creators API.";
+    SIGN_UP_ALLOWED_DOMAINS: "`[]` (any)" => "JSON array of the e-mail domains allowed to \
+        register.";
+    ALLOWED_ORIGINS: "`[\"*\"]`" => "CORS origins of the API (JSON array).";
+    CLIENT_BASE_URL: "`http://localhost:3000`" => "The SPA's origin, for the links in the \
+        e-mails.";
+}
 
 pub const DEFAULT_API_PORT: u16 = 8080;
 pub const DEFAULT_INGEST_PORT: u16 = 8090;
@@ -149,44 +159,46 @@ impl LocalConfig {
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let d = Self::default();
-        let data_dir: PathBuf = vars.or_default("UGC_DATA_DIR", PathBuf::from(".local"))?;
+        let data_dir: PathBuf = vars.or_default(&var::UGC_DATA_DIR, PathBuf::from(".local"))?;
         let dynamodb_endpoint = vars
-            .raw("UGC_DYNAMODB_ENDPOINT")
+            .raw(&var::UGC_DYNAMODB_ENDPOINT)
             .unwrap_or(d.dynamodb_endpoint);
         if !dynamodb_endpoint.starts_with("http://") && !dynamodb_endpoint.starts_with("https://") {
             return Err(ConfigError::invalid(
-                "UGC_DYNAMODB_ENDPOINT",
+                var::UGC_DYNAMODB_ENDPOINT.name,
                 format!("expected an http(s) URL ({dynamodb_endpoint:?})"),
             ));
         }
-        let channel_type = vars.raw("IVS_CHANNEL_TYPE").unwrap_or(d.channel_type);
-        let allowed_origins = match vars.raw("ALLOWED_ORIGINS") {
+        let channel_type = vars.raw(&var::IVS_CHANNEL_TYPE).unwrap_or(d.channel_type);
+        let allowed_origins = match vars.raw(&var::ALLOWED_ORIGINS) {
             Some(raw) => {
-                vars.json_string_array("ALLOWED_ORIGINS")?;
+                vars.json_string_array(&var::ALLOWED_ORIGINS)?;
                 raw
             }
             None => d.allowed_origins,
         };
         Ok(Self {
-            api_port: vars.or_default("UGC_API_PORT", d.api_port)?,
-            ingest_port: vars.or_default("UGC_INGEST_PORT", d.ingest_port)?,
-            emulator_port: vars.or_default("UGC_EMULATOR_PORT", d.emulator_port)?,
+            api_port: vars.or_default(&var::UGC_API_PORT, d.api_port)?,
+            ingest_port: vars.or_default(&var::UGC_INGEST_PORT, d.ingest_port)?,
+            emulator_port: vars.or_default(&var::UGC_EMULATOR_PORT, d.emulator_port)?,
             dynamodb_endpoint,
             emulator_data_dir: Some(data_dir.join("emulator")),
-            table_prefix: vars.raw("UGC_TABLE_PREFIX").unwrap_or(d.table_prefix),
-            user_pool_name: vars.raw("UGC_USER_POOL_NAME").unwrap_or(d.user_pool_name),
-            assets_bucket: vars.raw("UGC_ASSETS_BUCKET").unwrap_or(d.assets_bucket),
-            region: vars.raw("UGC_REGION").unwrap_or(d.region),
-            account_id: vars.raw("UGC_ACCOUNT_ID").unwrap_or(d.account_id),
+            table_prefix: vars.raw(&var::UGC_TABLE_PREFIX).unwrap_or(d.table_prefix),
+            user_pool_name: vars
+                .raw(&var::UGC_USER_POOL_NAME)
+                .unwrap_or(d.user_pool_name),
+            assets_bucket: vars.raw(&var::UGC_ASSETS_BUCKET).unwrap_or(d.assets_bucket),
+            region: vars.raw(&var::UGC_REGION).unwrap_or(d.region),
+            account_id: vars.raw(&var::UGC_ACCOUNT_ID).unwrap_or(d.account_id),
             access_key_id: d.access_key_id,
             secret_access_key: d.secret_access_key,
             channel_type,
-            auto_verify: vars.bool("ENABLE_USER_AUTO_VERIFY", d.auto_verify)?,
-            products: vars.bool("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", d.products)?,
-            sign_up_allowed_domains: vars.json_string_array("SIGN_UP_ALLOWED_DOMAINS")?,
+            auto_verify: vars.bool(&var::ENABLE_USER_AUTO_VERIFY, d.auto_verify)?,
+            products: vars.bool(&var::ENABLE_AMAZON_PRODUCT_STREAM_ACTION, d.products)?,
+            sign_up_allowed_domains: vars.json_string_array(&var::SIGN_UP_ALLOWED_DOMAINS)?,
             allowed_origins,
             client_base_url: vars
-                .raw("CLIENT_BASE_URL")
+                .raw(&var::CLIENT_BASE_URL)
                 .map(|u| u.trim_end_matches('/').to_owned())
                 .unwrap_or(d.client_base_url),
             stage: d.stage,
@@ -195,27 +207,23 @@ impl LocalConfig {
     }
 }
 
+/// The variables the services declare: [`ugc_web::config::var`], [`ugc_web::rate_limit::var`],
+/// and those of channels, metrics and event-ingest.
+pub fn service_variables() -> impl Iterator<Item = &'static EnvVar> {
+    [
+        ugc_web::config::var::ALL,
+        ugc_web::rate_limit::var::ALL,
+        ugc_channels::config::var::ALL,
+        ugc_metrics::config::var::ALL,
+        ugc_event_ingest::config::var::ALL,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Service settings that are not wiring and may come from the environment.
 fn is_passthrough(name: &str) -> bool {
-    const PREFIXES: &[&str] = &["RATE_LIMIT_"];
-    const NAMES: &[&str] = &[
-        "LOG_FORMAT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "BODY_LIMIT_BYTES",
-        "SHUTDOWN_TIMEOUT",
-        "PUBLIC_CACHE_TTL",
-        "PROJECT_TAG",
-        "NAMESPACE_UUID",
-        "PRODUCT_LINK_REGION_CODE",
-        "PRODUCT_API_LOCALE",
-        "IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET",
-        "RECONCILE_INTERVAL",
-        "RECONCILE_GRACE",
-        "MAX_BODY",
-        "INGEST_TIMEOUT",
-    ];
-    !WIRED_VARIABLES.contains(&name)
-        && (NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p)))
+    !WIRED_VARIABLES.contains(&name) && service_variables().any(|var| var.name == name)
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ impl From<anyhow::Error> for Failure {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("UGC_DATA_DIR")
+    std::env::var_os(ugc_local::config::var::UGC_DATA_DIR.name)
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from(".local"), PathBuf::from)
 }

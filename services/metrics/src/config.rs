@@ -1,19 +1,24 @@
-//! Settings of the metrics service (besides [`ugc_web::CommonConfig`]).
-//!
-//! | Variable | Meaning |
-//! |---|---|
-//! | `STREAM_TABLE_NAME` | the streams table |
-//! | `REGION`, `ACCOUNT_ID` | rebuild `arn:aws:ivs:<REGION>:<ACCOUNT_ID>:channel/<channelResourceId>` |
-//! | `IVS_CHANNEL_TYPE` | `BASIC`, `STANDARD`, `ADVANCED_SD` or `ADVANCED_HD`; echoed as `channel.type` |
-//! | `PAGINATION_TOKEN_KEY` | key of the `nextToken` encryption (see [`crate::token`]) |
-//! | `PAGINATION_TOKEN_KEY_ARN` | or: a Secrets Manager secret holding that key, read at start-up |
-//!
-//! Exactly one of the two key variables is set.
+//! Settings of the metrics service (besides [`ugc_web::CommonConfig`]), declared in [`var`] and
+//! listed in `docs/configuration.md`. Exactly one of the two key variables is set.
 
 use ugc_domain::{ChannelArn, ChannelResourceId};
-use ugc_web::env::{ConfigError, Vars};
+use ugc_web::env::{env_vars, ConfigError, Vars};
 
 use crate::token::TokenKey;
+
+env_vars! {
+    pub mod var;
+    STREAM_TABLE_NAME: required => "DynamoDB table of stream sessions.";
+    REGION: required => "AWS region: channel ARNs are rebuilt as \
+        `arn:aws:ivs:<REGION>:<ACCOUNT_ID>:channel/<channelResourceId>`.";
+    ACCOUNT_ID: required => "AWS account id (12 digits), for the same ARNs.";
+    IVS_CHANNEL_TYPE: required => "`BASIC`, `STANDARD`, `ADVANCED_SD` or `ADVANCED_HD`; echoed \
+        as `channel.type`.";
+    PAGINATION_TOKEN_KEY: "one of the two is required" => "Key of the AES-256-GCM `nextToken` \
+        encryption: base64 of 32 bytes, or any secret of at least 32 characters (HKDF-derived).";
+    PAGINATION_TOKEN_KEY_ARN: "one of the two is required" => "Or: a Secrets Manager secret \
+        holding that key, read at start-up.";
+}
 
 /// The IVS channel types `IVS_CHANNEL_TYPE` accepts.
 pub const CHANNEL_TYPES: [&str; 4] = ["BASIC", "STANDARD", "ADVANCED_SD", "ADVANCED_HD"];
@@ -51,28 +56,28 @@ impl Config {
     }
 
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
-        let stream_table_name: String = vars.required("STREAM_TABLE_NAME")?;
-        let region: String = vars.required("REGION")?;
-        let account_id: String = vars.required("ACCOUNT_ID")?;
+        let stream_table_name: String = vars.required(&var::STREAM_TABLE_NAME)?;
+        let region: String = vars.required(&var::REGION)?;
+        let account_id: String = vars.required(&var::ACCOUNT_ID)?;
         // Every request rebuilds a channel ARN from these two; check them once here.
         let probe = ChannelResourceId::parse("probe")
-            .map_err(|e| ConfigError::invalid("REGION", e.to_string()))?;
+            .map_err(|e| ConfigError::invalid(var::REGION.name, e.to_string()))?;
         if ChannelArn::new(&region, "123456789012", &probe).is_err() {
             return Err(ConfigError::invalid(
-                "REGION",
+                var::REGION.name,
                 format!("not an AWS region ({region:?})"),
             ));
         }
         if account_id.len() != 12 || ChannelArn::new(&region, &account_id, &probe).is_err() {
             return Err(ConfigError::invalid(
-                "ACCOUNT_ID",
+                var::ACCOUNT_ID.name,
                 format!("expected 12 digits ({account_id:?})"),
             ));
         }
-        let channel_type: String = vars.required("IVS_CHANNEL_TYPE")?;
+        let channel_type: String = vars.required(&var::IVS_CHANNEL_TYPE)?;
         if !CHANNEL_TYPES.contains(&channel_type.as_str()) {
             return Err(ConfigError::invalid(
-                "IVS_CHANNEL_TYPE",
+                var::IVS_CHANNEL_TYPE.name,
                 format!(
                     "expected one of {} ({channel_type:?})",
                     CHANNEL_TYPES.join(", ")
@@ -80,25 +85,21 @@ impl Config {
             ));
         }
         let pagination_key = match (
-            vars.raw("PAGINATION_TOKEN_KEY"),
-            vars.raw("PAGINATION_TOKEN_KEY_ARN"),
+            vars.raw(&var::PAGINATION_TOKEN_KEY),
+            vars.raw(&var::PAGINATION_TOKEN_KEY_ARN),
         ) {
             (Some(key), None) => KeySource::Key(
                 TokenKey::parse(&key)
-                    .map_err(|e| ConfigError::invalid("PAGINATION_TOKEN_KEY", e))?,
+                    .map_err(|e| ConfigError::invalid(var::PAGINATION_TOKEN_KEY.name, e))?,
             ),
             (None, Some(arn)) => KeySource::SecretArn(arn),
             (Some(_), Some(_)) => {
                 return Err(ConfigError::invalid(
-                    "PAGINATION_TOKEN_KEY",
+                    var::PAGINATION_TOKEN_KEY.name,
                     "set either PAGINATION_TOKEN_KEY or PAGINATION_TOKEN_KEY_ARN, not both",
                 ))
             }
-            (None, None) => {
-                return Err(ConfigError::Missing {
-                    name: "PAGINATION_TOKEN_KEY".to_owned(),
-                })
-            }
+            (None, None) => return Err(ConfigError::missing(&var::PAGINATION_TOKEN_KEY)),
         };
         Ok(Self {
             stream_table_name,

@@ -19,6 +19,13 @@ use ugc_dynamo::{AssetVersionOutcome, ChannelsRepo, DbError};
 
 use crate::config::{self, ConfigError, Lookup};
 
+ugc_domain::env_vars! {
+    pub mod var;
+    CHANNEL_ASSETS_BASE_URL: required => "The assets CDN origin: base of the stored versioned \
+        avatar and banner URLs.";
+    CHANNELS_TABLE_NAME: required => "DynamoDB table of channels.";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AssetVersionConfig {
     /// `CHANNEL_ASSETS_BASE_URL`: the assets CDN origin, without a trailing slash.
@@ -30,8 +37,8 @@ pub struct AssetVersionConfig {
 impl AssetVersionConfig {
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
         Ok(Self {
-            channel_assets_base_url: config::base_url(env, "CHANNEL_ASSETS_BASE_URL")?,
-            channels_table: config::required(env, "CHANNELS_TABLE_NAME")?,
+            channel_assets_base_url: config::base_url(env, &var::CHANNEL_ASSETS_BASE_URL)?,
+            channels_table: config::required(env, &var::CHANNELS_TABLE_NAME)?,
         })
     }
 }

@@ -37,6 +37,15 @@ pub const READ_BATCH: usize = 100;
 /// Cognito's admin write quota is modest; a few deletions at a time stay well inside it.
 const DELETE_CONCURRENCY: usize = 4;
 
+ugc_domain::env_vars! {
+    pub mod var;
+    CHANNELS_TABLE_NAME: required => "DynamoDB table of channels (the username markers of \
+        deleted users are removed).";
+    USER_POOL_ID: required => "The Cognito user pool.";
+    UNVERIFIED_USER_MAX_AGE_HOURS: "`24`" => "Whole hours a user may stay unconfirmed before \
+        the scheduled cleanup deletes it.";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CleanupConfig {
     /// `CHANNELS_TABLE_NAME`.
@@ -52,9 +61,13 @@ impl CleanupConfig {
 
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
         Ok(Self {
-            channels_table: config::required(env, "CHANNELS_TABLE_NAME")?,
-            user_pool_id: config::required(env, "USER_POOL_ID")?,
-            max_age: config::hours(env, "UNVERIFIED_USER_MAX_AGE_HOURS", Self::DEFAULT_MAX_AGE)?,
+            channels_table: config::required(env, &var::CHANNELS_TABLE_NAME)?,
+            user_pool_id: config::required(env, &var::USER_POOL_ID)?,
+            max_age: config::hours(
+                env,
+                &var::UNVERIFIED_USER_MAX_AGE_HOURS,
+                Self::DEFAULT_MAX_AGE,
+            )?,
         })
     }
 }

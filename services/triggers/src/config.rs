@@ -2,9 +2,13 @@
 //! the function starts; a bad value stops it with a message that names the variable.
 //!
 //! Readers take a lookup function instead of touching the process environment, so tests (and the
-//! local platform) pass their own values.
+//! local platform) pass their own values, and the variable's declaration ([`EnvVar`]): each
+//! function declares what it reads with `ugc_domain::env_vars!` next to its `from_env`, and
+//! `docs/configuration.md` is rendered from those declarations.
 
 use std::time::Duration;
+
+pub use ugc_domain::env_var::EnvVar;
 
 /// A missing or malformed environment variable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -40,21 +44,21 @@ pub fn process_env() -> impl Lookup {
 }
 
 /// A set, non-blank value.
-pub fn required(env: &impl Lookup, variable: &'static str) -> Result<String, ConfigError> {
-    match env.get(variable) {
+pub fn required(env: &impl Lookup, var: &EnvVar) -> Result<String, ConfigError> {
+    match env.get(var.name) {
         Some(value) if !value.trim().is_empty() => Ok(value.trim().to_owned()),
-        _ => Err(ConfigError::new(variable, "must be set")),
+        _ => Err(ConfigError::new(var.name, "must be set")),
     }
 }
 
 /// `true` / `false` (any case); unset or blank is `default`.
-pub fn flag(env: &impl Lookup, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
-    match env.get(variable).as_deref().map(str::trim) {
+pub fn flag(env: &impl Lookup, var: &EnvVar, default: bool) -> Result<bool, ConfigError> {
+    match env.get(var.name).as_deref().map(str::trim) {
         None | Some("") => Ok(default),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
         Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
         Some(v) => Err(ConfigError::new(
-            variable,
+            var.name,
             format!("expected true or false, got {v:?}"),
         )),
     }
@@ -62,12 +66,12 @@ pub fn flag(env: &impl Lookup, variable: &'static str, default: bool) -> Result<
 
 /// A JSON array of strings (upstream's format for `SIGN_UP_ALLOWED_DOMAINS`); unset or blank is
 /// empty.
-pub fn string_list(env: &impl Lookup, variable: &'static str) -> Result<Vec<String>, ConfigError> {
-    match env.get(variable).as_deref().map(str::trim) {
+pub fn string_list(env: &impl Lookup, var: &EnvVar) -> Result<Vec<String>, ConfigError> {
+    match env.get(var.name).as_deref().map(str::trim) {
         None | Some("") => Ok(Vec::new()),
         Some(raw) => serde_json::from_str::<Vec<String>>(raw).map_err(|err| {
             ConfigError::new(
-                variable,
+                var.name,
                 format!("expected a JSON array of strings, e.g. [\"example.com\"]: {err}"),
             )
         }),
@@ -75,12 +79,8 @@ pub fn string_list(env: &impl Lookup, variable: &'static str) -> Result<Vec<Stri
 }
 
 /// A whole number of hours; unset or blank is `default`.
-pub fn hours(
-    env: &impl Lookup,
-    variable: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match env.get(variable).as_deref().map(str::trim) {
+pub fn hours(env: &impl Lookup, var: &EnvVar, default: Duration) -> Result<Duration, ConfigError> {
+    match env.get(var.name).as_deref().map(str::trim) {
         None | Some("") => Ok(default),
         Some(raw) => raw
             .parse::<u64>()
@@ -90,7 +90,7 @@ pub fn hours(
             .map(Duration::from_secs)
             .ok_or_else(|| {
                 ConfigError::new(
-                    variable,
+                    var.name,
                     format!("expected a positive whole number of hours, got {raw:?}"),
                 )
             }),
@@ -98,11 +98,11 @@ pub fn hours(
 }
 
 /// An absolute `http(s)` URL without a trailing slash (paths are appended to it).
-pub fn base_url(env: &impl Lookup, variable: &'static str) -> Result<String, ConfigError> {
-    let raw = required(env, variable)?;
+pub fn base_url(env: &impl Lookup, var: &EnvVar) -> Result<String, ConfigError> {
+    let raw = required(env, var)?;
     if !(raw.starts_with("https://") || raw.starts_with("http://")) {
         return Err(ConfigError::new(
-            variable,
+            var.name,
             format!("expected an http(s) URL, got {raw:?}"),
         ));
     }
@@ -122,27 +122,38 @@ pub(crate) fn map_env(pairs: &[(&str, &str)]) -> impl Lookup {
 mod tests {
     use super::*;
 
+    ugc_domain::env_vars! {
+        mod var;
+        FLAG: required => "";
+        LIST: required => "";
+        H: required => "";
+        URL: required => "";
+        MISSING: required => "";
+        UNSET: required => "";
+        BLANK: required => "";
+    }
+
     #[test]
     fn errors_name_the_variable() {
         let env = map_env(&[("FLAG", "yes"), ("LIST", "a.com"), ("H", "0"), ("URL", "x")]);
-        assert!(flag(&env, "FLAG", false)
+        assert!(flag(&env, &var::FLAG, false)
             .unwrap_err()
             .to_string()
             .starts_with("FLAG: "));
-        assert!(string_list(&env, "LIST")
+        assert!(string_list(&env, &var::LIST)
             .unwrap_err()
             .to_string()
             .starts_with("LIST: "));
-        assert!(hours(&env, "H", Duration::ZERO)
+        assert!(hours(&env, &var::H, Duration::ZERO)
             .unwrap_err()
             .to_string()
             .starts_with("H: "));
-        assert!(base_url(&env, "URL")
+        assert!(base_url(&env, &var::URL)
             .unwrap_err()
             .to_string()
             .starts_with("URL: "));
         assert_eq!(
-            required(&env, "MISSING").unwrap_err().to_string(),
+            required(&env, &var::MISSING).unwrap_err().to_string(),
             "MISSING: must be set"
         );
     }
@@ -156,15 +167,18 @@ mod tests {
             ("URL", "https://cdn.example.com/"),
             ("BLANK", "  "),
         ]);
-        assert!(flag(&env, "FLAG", false).unwrap());
-        assert!(!flag(&env, "UNSET", false).unwrap());
-        assert_eq!(string_list(&env, "LIST").unwrap(), ["a.com", "b.org"]);
-        assert!(string_list(&env, "BLANK").unwrap().is_empty());
+        assert!(flag(&env, &var::FLAG, false).unwrap());
+        assert!(!flag(&env, &var::UNSET, false).unwrap());
+        assert_eq!(string_list(&env, &var::LIST).unwrap(), ["a.com", "b.org"]);
+        assert!(string_list(&env, &var::BLANK).unwrap().is_empty());
         assert_eq!(
-            hours(&env, "H", Duration::ZERO).unwrap(),
+            hours(&env, &var::H, Duration::ZERO).unwrap(),
             Duration::from_secs(48 * 3600)
         );
-        assert_eq!(base_url(&env, "URL").unwrap(), "https://cdn.example.com");
-        assert!(required(&env, "BLANK").is_err());
+        assert_eq!(
+            base_url(&env, &var::URL).unwrap(),
+            "https://cdn.example.com"
+        );
+        assert!(required(&env, &var::BLANK).is_err());
     }
 }

@@ -6,6 +6,12 @@ use serde_json::Value;
 use crate::cognito::{set_response, str_at, trigger_source, user_name};
 use crate::config::{self, ConfigError, Lookup};
 
+ugc_domain::env_vars! {
+    pub mod var;
+    CLIENT_BASE_URL: required => "The web app's origin: the links in the sign-up and \
+        password-reset e-mails point at it.";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CustomMessageConfig {
     /// `CLIENT_BASE_URL`: the web app's origin, without a trailing slash.
@@ -15,7 +21,7 @@ pub struct CustomMessageConfig {
 impl CustomMessageConfig {
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
         Ok(Self {
-            client_base_url: config::base_url(env, "CLIENT_BASE_URL")?,
+            client_base_url: config::base_url(env, &var::CLIENT_BASE_URL)?,
         })
     }
 }

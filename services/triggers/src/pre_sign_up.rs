@@ -12,6 +12,14 @@ use ugc_domain::{Email, Username, UsernameError};
 use crate::cognito::{set_response, str_at, trigger_source, user_name};
 use crate::config::{self, ConfigError, Lookup};
 
+ugc_domain::env_vars! {
+    pub mod var;
+    SIGN_UP_ALLOWED_DOMAINS: "`[]` (any)" => "JSON array of the e-mail domains allowed to \
+        register (exact match, as the API checks them).";
+    ENABLE_USER_AUTO_VERIFY: "`false`" => "`true` confirms sign-ups and verifies the e-mail \
+        without a code (dev stage).";
+}
+
 pub const RESERVED_USERNAME: &str = "ReservedUsernameException";
 pub const ACCOUNT_REGISTRATION: &str = "AccountRegistrationException";
 
@@ -24,12 +32,11 @@ pub struct PreSignUpConfig {
 }
 
 impl PreSignUpConfig {
-    /// `SIGN_UP_ALLOWED_DOMAINS` (JSON array, unset = any) and `ENABLE_USER_AUTO_VERIFY`
-    /// (`true`/`false`, unset = false).
+    /// The variables of [`var`].
     pub fn from_env(env: &impl Lookup) -> Result<Self, ConfigError> {
         Ok(Self {
-            allowed_domains: config::string_list(env, "SIGN_UP_ALLOWED_DOMAINS")?,
-            auto_verify: config::flag(env, "ENABLE_USER_AUTO_VERIFY", false)?,
+            allowed_domains: config::string_list(env, &var::SIGN_UP_ALLOWED_DOMAINS)?,
+            auto_verify: config::flag(env, &var::ENABLE_USER_AUTO_VERIFY, false)?,
         })
     }
 }

@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 use ugc_local::client::{Client, Platform};
 use ugc_local::LocalConfig;
 
+mod config_docs;
+
 async fn start() -> ugc_local::Running {
     let config = LocalConfig::for_tests(ugc_testkit::dynamodb_endpoint());
     ugc_local::start(config).await.expect("the platform starts")
