@@ -411,12 +411,18 @@ impl Migration {
                 .filter_expression("attribute_exists(#u)")
                 .expression_attribute_names("#u", "username")
                 .limit(self.options.page_size.max(1))
-                .set_exclusive_start_key(cursor.as_ref().map(|id| Item::from([("id".to_owned(), s(id))])))
+                .set_exclusive_start_key(
+                    cursor
+                        .as_ref()
+                        .map(|id| Item::from([("id".to_owned(), s(id))])),
+                )
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(DbError::from)?;
-            self.pacer.consume(units(out.consumed_capacity()), 0.0).await;
+            self.pacer
+                .consume(units(out.consumed_capacity()), 0.0)
+                .await;
             let items = out.items().to_vec();
             futures_util::stream::iter(items)
                 .map(|item| self.migrate_profile(item, &names, &colliding))
@@ -435,8 +441,14 @@ impl Migration {
                     last_id: Some(last.clone()),
                     completed_at: None,
                 };
-                checkpoint::save(&self.client, &self.tables.channels, &point, &now_iso(), None)
-                    .await?;
+                checkpoint::save(
+                    &self.client,
+                    &self.tables.channels,
+                    &point,
+                    &now_iso(),
+                    None,
+                )
+                .await?;
             }
         }
 
@@ -497,9 +509,13 @@ impl Migration {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await?;
-            self.pacer.consume(units(out.consumed_capacity()), 0.0).await;
+            self.pacer
+                .consume(units(out.consumed_capacity()), 0.0)
+                .await;
             for item in out.items() {
-                let Some(id) = get_s(item, "id") else { continue };
+                let Some(id) = get_s(item, "id") else {
+                    continue;
+                };
                 if let Some(username) = get_s(item, "username") {
                     names
                         .profiles
@@ -585,7 +601,9 @@ impl Migration {
             .await;
         match result {
             Ok(out) => {
-                self.pacer.consume(0.0, units(out.consumed_capacity())).await;
+                self.pacer
+                    .consume(0.0, units(out.consumed_capacity()))
+                    .await;
                 self.report().markers_written += 1;
             }
             Err(err) => {
@@ -644,7 +662,9 @@ impl Migration {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await?;
-            self.pacer.consume(units(out.consumed_capacity()), 0.0).await;
+            self.pacer
+                .consume(units(out.consumed_capacity()), 0.0)
+                .await;
             for item in out.items() {
                 if get_s(item, a::ID) == Some(CHANNEL_ITEM_ID) {
                     channel_item = Some(item.clone());
@@ -734,7 +754,9 @@ impl Migration {
             .await;
         match conditional_update(result)? {
             Conditional::Done(out) => {
-                self.pacer.consume(0.0, units(out.consumed_capacity())).await;
+                self.pacer
+                    .consume(0.0, units(out.consumed_capacity()))
+                    .await;
                 self.report().heads_claimed += 1;
                 Ok(true)
             }
@@ -775,7 +797,9 @@ impl Migration {
             .await;
         match conditional_update(result)? {
             Conditional::Done(out) => {
-                self.pacer.consume(0.0, units(out.consumed_capacity())).await;
+                self.pacer
+                    .consume(0.0, units(out.consumed_capacity()))
+                    .await;
                 self.report().sessions_superseded += 1;
             }
             Conditional::Failed(_) => self.pacer.consume(0.0, 1.0).await,
@@ -822,7 +846,9 @@ impl Migration {
         };
         match conditional_update(request.send().await)? {
             Conditional::Done(out) => {
-                self.pacer.consume(0.0, units(out.consumed_capacity())).await;
+                self.pacer
+                    .consume(0.0, units(out.consumed_capacity()))
+                    .await;
                 self.report().sessions_marked_live += 1;
             }
             Conditional::Failed(_) => {

@@ -12,9 +12,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate,
-    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TableStatus,
+    AttributeDefinition, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndexUpdate, IndexStatus,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
 };
 use aws_sdk_dynamodb::Client;
 use ugc_domain::{parse_iso, ChannelArn, StreamId};
@@ -119,7 +118,9 @@ pub async fn create_live_index(client: &Client, table: &str) -> Result<bool, DbE
         .table_name(table)
         .attribute_definitions(attr(a::IS_LIVE)?)
         .attribute_definitions(attr(a::START_TIME)?)
-        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(action).build())
+        .global_secondary_index_updates(
+            GlobalSecondaryIndexUpdate::builder().create(action).build(),
+        )
         .send()
         .await;
     match result {
@@ -149,7 +150,8 @@ pub async fn wait_live_index(
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let described = client.describe_table().table_name(table).send().await?;
-        let table_active = described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active);
+        let table_active =
+            described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active);
         if table_active && live_index_status(client, table).await? == LiveIndexStatus::Active {
             return Ok(());
         }
