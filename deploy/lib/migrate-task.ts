@@ -27,6 +27,7 @@ export interface MigrateTaskProps {
 
 export class MigrateTask extends Construct {
   readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: MigrateTaskProps) {
     super(scope, id);
@@ -69,10 +70,10 @@ export class MigrateTask extends Construct {
       },
       taskRole,
     });
-    const logGroup = new logs.LogGroup(this, 'Logs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays,
       removalPolicy: props.removalPolicy,
-    });
+    }));
     this.taskDefinition.addContainer('app', {
       containerName: MIGRATE_CONTAINER,
       image: ecs.ContainerImage.fromAsset(REPO_ROOT, {

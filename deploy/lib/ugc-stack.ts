@@ -661,6 +661,7 @@ export class UgcStack extends Stack {
       description: 'aws ecs run-task --launch-type FARGATE with migrateCluster and migrateSubnets (README)',
     });
     new CfnOutput(this, 'migrateCluster', { value: cluster.clusterName });
+    new CfnOutput(this, 'migrateLogGroup', { value: migrate.logGroup.logGroupName });
     new CfnOutput(this, 'migrateSubnets', {
       value: vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(','),
     });

@@ -157,7 +157,7 @@ describe('migration task', () => {
         assert.ok(!actions.includes('dynamodb:UpdateTable') && !actions.includes('dynamodb:Scan'), prefix);
       }
       const outputs = t.toJSON().Outputs as Record<string, any>;
-      for (const o of ['migrateTaskDefinitionArn', 'migrateCluster', 'migrateSubnets']) assert.ok(o in outputs, o);
+      for (const o of ['migrateTaskDefinitionArn', 'migrateCluster', 'migrateSubnets', 'migrateLogGroup']) assert.ok(o in outputs, o);
       assert.ok(asArray(td.RuntimePlatform.CpuArchitecture).includes('ARM64'));
     });
   }

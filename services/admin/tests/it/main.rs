@@ -250,7 +250,7 @@ pub async fn demo(env: &TestEnv) -> Demo {
     let carol_drift = format!("st-caroldrift{tag}");
     let mut lost = Session::new(&bob_res.channel_arn, &bob_lost, &bob.sub).live(min(60) - day);
     lost.closed_by_newer = true;
-    let sessions = vec![
+    let sessions = [
         Session::new(
             &alice_res.channel_arn,
             &format!("st-aliceold{tag}"),
