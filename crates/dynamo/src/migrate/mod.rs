@@ -23,6 +23,8 @@
 //! **Idempotent and resumable.** A second run finds everything in place and writes nothing but its
 //! checkpoint. The checkpoint (see [`checkpoint`]) records the profile scan's position after each page;
 //! a run that stopped part-way resumes there (the names pre-pass is read-only and always repeated).
+//! Run one at a time: two concurrent runs stay correct (every write is conditional) but share one
+//! checkpoint item and repeat each other's work.
 
 pub mod checkpoint;
 pub mod pacer;
