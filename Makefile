@@ -88,7 +88,13 @@ stream: ## Broadcast on a user's channel: USER=<name> [STOP=1|STARVE=1|RECOVER=1
 seed: ## Demo users, follows, live channels and past sessions (SEED_COUNT=50 OFFLINE_SESSION_COUNT=1)
 	@SEED_COUNT=$(SEED_COUNT) OFFLINE_SESSION_COUNT=$(OFFLINE_SESSION_COUNT) scripts/seed.sh
 
-.PHONY: bench
+.PHONY: bench migrate migrate-bench
 
 bench: ## Benchmark (prints a table, saves bench/results.md; installs oha, builds release; not part of test)
 	@scripts/bench.sh
+
+migrate: ## Migrate make run's tables with ugc-admin (DRY_RUN=1 reports only; MIGRATE_ARGS="--json ...")
+	@scripts/migrate.sh
+
+migrate-bench: ## Time ugc-admin migrate on 10,000 upstream profiles / 100,000 sessions in DynamoDB Local
+	@scripts/migrate-bench.sh

@@ -43,6 +43,18 @@ export interface StageConfig {
    */
   apiOriginDomainName: string;
   apiOriginCertificateArn: string;
+  // ---- adopting an upstream deployment (lib/adopt.ts): "" = create the resource ----
+  /** Existing Channels and Streams table names (both or neither). */
+  existingChannelsTableName: string;
+  existingStreamsTableName: string;
+  /** Existing Cognito user pool and its app client (both or neither); our triggers are attached to it. */
+  existingUserPoolId: string;
+  existingUserPoolClientId: string;
+  /** Existing channel-assets bucket and the CDN base URL its stored asset URLs use (both or neither). */
+  existingChannelAssetsBucketName: string;
+  existingChannelAssetsBaseUrl: string;
+  /** Existing Secrets Manager secret (name or ARN) for the product-search credentials. */
+  existingProductApiSecret: string;
 }
 
 /** CloudWatch Logs accepts only these retention values. */
@@ -74,6 +86,13 @@ export const DEFAULTS: Omit<StageConfig, 'stageName'> = {
   otlpEndpoint: '',
   apiOriginDomainName: '',
   apiOriginCertificateArn: '',
+  existingChannelsTableName: '',
+  existingStreamsTableName: '',
+  existingUserPoolId: '',
+  existingUserPoolClientId: '',
+  existingChannelAssetsBucketName: '',
+  existingChannelAssetsBaseUrl: '',
+  existingProductApiSecret: '',
 };
 
 type Kind = 'string' | 'boolean' | 'integer' | 'string[]';
@@ -100,6 +119,13 @@ const SCHEMA: Record<keyof StageConfig, Kind> = {
   otlpEndpoint: 'string',
   apiOriginDomainName: 'string',
   apiOriginCertificateArn: 'string',
+  existingChannelsTableName: 'string',
+  existingStreamsTableName: 'string',
+  existingUserPoolId: 'string',
+  existingUserPoolClientId: 'string',
+  existingChannelAssetsBucketName: 'string',
+  existingChannelAssetsBaseUrl: 'string',
+  existingProductApiSecret: 'string',
 };
 
 export class ConfigError extends Error {}
@@ -193,6 +219,7 @@ export function parseConfig(raw: unknown, source: string): StageConfig {
     if (cfg.otlpEndpoint !== '' && !/^https?:\/\/\S+$/.test(cfg.otlpEndpoint)) {
       errors.push('"otlpEndpoint" must be an http(s) URL or ""');
     }
+    errors.push(...validateAdoption(cfg));
     if (errors.length === 0) return cfg;
   }
   throw new ConfigError(`${source}: invalid configuration:\n  - ${errors.join('\n  - ')}`);
@@ -213,4 +240,34 @@ export function loadConfig(stage: string, dir = path.join(__dirname, '..', 'conf
     throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
   return parseConfig(raw, file);
+}
+
+/** The adoption keys: pairs go together, and each value has its resource's format. */
+export function validateAdoption(cfg: StageConfig): string[] {
+  const errors: string[] = [];
+  const pair = (a: keyof StageConfig, b: keyof StageConfig) => {
+    if ((cfg[a] === '') !== (cfg[b] === '')) errors.push(`"${a}" and "${b}" go together: set both or neither`);
+  };
+  pair('existingChannelsTableName', 'existingStreamsTableName');
+  pair('existingUserPoolId', 'existingUserPoolClientId');
+  pair('existingChannelAssetsBucketName', 'existingChannelAssetsBaseUrl');
+  const check = (key: keyof StageConfig, pattern: RegExp, what: string) => {
+    const value = cfg[key] as string;
+    if (value !== '' && !pattern.test(value)) errors.push(`"${key}" must be ${what}, got "${value}"`);
+  };
+  check('existingChannelsTableName', /^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name');
+  check('existingStreamsTableName', /^[A-Za-z0-9_.-]{3,255}$/, 'a DynamoDB table name');
+  check('existingUserPoolId', /^[a-z]{2}-[a-z]+-\d_[0-9A-Za-z]+$/, 'a Cognito user pool id (<region>_<id>)');
+  check('existingUserPoolClientId', /^[0-9a-z]{1,128}$/, 'a Cognito app client id');
+  check('existingChannelAssetsBucketName', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name');
+  check('existingChannelAssetsBaseUrl', /^https:\/\/[^/\s]+$/, 'an https://host URL without a path');
+  check(
+    'existingProductApiSecret',
+    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|[\w/+=.@-]{1,512})$/,
+    'a Secrets Manager secret name or ARN',
+  );
+  if (cfg.existingChannelsTableName !== '' && cfg.existingChannelsTableName === cfg.existingStreamsTableName) {
+    errors.push('"existingChannelsTableName" and "existingStreamsTableName" must differ');
+  }
+  return errors;
 }

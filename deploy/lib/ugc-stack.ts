@@ -22,7 +22,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { AdoptedPoolTriggers, adoptExisting } from './adopt';
 import { StageConfig } from './config';
+import { MigrateTask } from './migrate-task';
 import { RustFunction } from './rust-lambda';
 import { RustService } from './service';
 
@@ -63,6 +65,8 @@ export class UgcStack extends Stack {
     const cfg = props.config;
     const dataRemoval = cfg.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRemoval = cfg.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // An upstream deployment's tables, user pool, bucket and secret, when the stage names them.
+    const adopted = adoptExisting(this, cfg);
 
     // ---------------------------------------------------------------- SPA hosting (PUBLISH=<dir>)
     let allowedOrigins = [...cfg.allowedOrigins];
@@ -90,111 +94,27 @@ export class UgcStack extends Stack {
     });
     // Creators API credentials: the template holds no value (Secrets Manager puts a random placeholder
     // in); the operator stores {"credentialId","credentialSecret","version","partnerTag"} after deploying.
-    const productSecretName = `${this.stackName}/creators-api-credentials`;
-    const productSecret = new secretsmanager.Secret(this, 'ProductApiSecret', {
-      secretName: productSecretName,
-      description:
-        'Amazon Creators API credentials for product search: JSON {"credentialId","credentialSecret","version","partnerTag"}; set after deploy',
-    });
+    const productSecretName = adopted.productSecretName ?? `${this.stackName}/creators-api-credentials`;
+    const productSecret =
+      adopted.productSecret ??
+      new secretsmanager.Secret(this, 'ProductApiSecret', {
+        secretName: productSecretName,
+        description:
+          'Amazon Creators API credentials for product search: JSON {"credentialId","credentialSecret","version","partnerTag"}; set after deploy',
+      });
 
     // ---------------------------------------------------------------- data
-    const channelsTable = new dynamodb.Table(this, 'ChannelsTable', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.retainData },
-      deletionProtection: cfg.retainData,
-      removalPolicy: dataRemoval,
-    });
-    for (const [indexName, attr] of [
-      [INDEX.email, 'email'],
-      [INDEX.username, 'username'],
-      [INDEX.channelArn, 'channelArn'],
-    ] as const) {
-      channelsTable.addGlobalSecondaryIndex({
-        indexName,
-        partitionKey: { name: attr, type: dynamodb.AttributeType.STRING },
-        projectionType: dynamodb.ProjectionType.ALL,
-      });
-    }
-    channelsTable.addGlobalSecondaryIndex({
-      indexName: INDEX.channelAssetId,
-      partitionKey: { name: 'channelAssetId', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['channelAssets'],
-    });
-
-    const streamsTable = new dynamodb.Table(this, 'StreamsTable', {
-      partitionKey: { name: 'channelArn', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.retainData },
-      deletionProtection: cfg.retainData,
-      removalPolicy: dataRemoval,
-    });
-    streamsTable.addLocalSecondaryIndex({
-      indexName: INDEX.startTime,
-      sortKey: { name: 'startTime', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
-    streamsTable.addGlobalSecondaryIndex({
-      indexName: INDEX.isOpen,
-      partitionKey: { name: 'channelArn', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'isOpen', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['endTime', 'truncatedEvents', 'channelArn', 'startTime'],
-    });
-    // Sparse: only live sessions carry `isLive` (crates/dynamo/src/tables.rs LIVE_INDEX).
-    streamsTable.addGlobalSecondaryIndex({
-      indexName: INDEX.live,
-      partitionKey: { name: 'isLive', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'startTime', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['userSub'],
-    });
+    const channelsTable = adopted.channelsTable ?? createChannelsTable(this, cfg, dataRemoval);
+    const streamsTable = adopted.streamsTable ?? createStreamsTable(this, cfg, dataRemoval);
 
     // ---------------------------------------------------------------- channel assets + CDN
-    const assetsBucket = new s3.Bucket(this, 'ChannelAssetsBucket', {
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      cors: [
-        {
-          allowedOrigins,
-          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.POST],
-          allowedHeaders: ['*'],
-          exposedHeaders: ['Location', 'x-amz-version-id', 'Date'],
-        },
-      ],
-      lifecycleRules: [{ expiredObjectDeleteMarker: true, noncurrentVersionExpiration: Duration.days(1) }],
-      removalPolicy: dataRemoval,
-      autoDeleteObjects: !cfg.retainData,
-    });
-    const versionIdCachePolicy = new cloudfront.CachePolicy(this, 'AssetVersionCachePolicy', {
-      comment: 'Channel assets: cache key is the versionId query string only',
-      defaultTtl: Duration.days(1),
-      minTtl: Duration.seconds(0),
-      maxTtl: Duration.days(365),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('versionId'),
-      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-    });
-    const assetsOrigin = origins.S3BucketOrigin.withOriginAccessControl(assetsBucket);
-    const assetBehavior: cloudfront.BehaviorOptions = {
-      origin: assetsOrigin,
-      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-      allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-      cachePolicy: versionIdCachePolicy,
-      originRequestPolicy: cloudfront.OriginRequestPolicy.CORS_S3_ORIGIN,
-      responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS,
-    };
-    const assetsDistribution = new cloudfront.Distribution(this, 'ChannelAssetsDistribution', {
-      comment: `UGC ${cfg.stageName} channel assets`,
-      defaultBehavior: { ...assetBehavior, cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED },
-      additionalBehaviors: { '/*/avatar': assetBehavior, '/*/banner': assetBehavior },
-    });
-    const assetsBaseUrl = `https://${assetsDistribution.distributionDomainName}`;
+    // An adopted bucket keeps its own CDN (the stored asset URLs point at it) and its own S3 -> SQS
+    // notifications (S3 refuses a second, overlapping configuration).
+    const assets = adopted.assetsBucket
+      ? { bucket: adopted.assetsBucket, baseUrl: adopted.assetsBaseUrl ?? '' }
+      : createChannelAssets(this, cfg, allowedOrigins, dataRemoval);
+    const assetsBucket = assets.bucket;
+    const assetsBaseUrl = assets.baseUrl;
 
     // ---------------------------------------------------------------- Cognito + Rust triggers
     const lambdaLogs = { logRetentionDays: cfg.logRetention, removalPolicy: logRemoval };
@@ -221,24 +141,33 @@ export class UgcStack extends Stack {
       ...lambdaLogs,
     });
 
-    const userPool = new cognito.UserPool(this, 'UserPool', {
-      selfSignUpEnabled: true,
-      signInAliases: { username: true, preferredUsername: true },
-      signInCaseSensitive: false,
-      standardAttributes: { email: { required: true, mutable: false } },
-      // With auto-verify on, PreSignUp confirms users and verifies the e-mail; otherwise Cognito sends a code.
-      autoVerify: cfg.enableUserAutoVerify ? {} : { email: true },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      lambdaTriggers: { preSignUp, preAuthentication, customMessage },
-      deletionProtection: cfg.retainData,
-      removalPolicy: dataRemoval,
-    });
-    const userPoolClient = userPool.addClient('WebClient', {
-      authFlows: { userPassword: true }, // + ALLOW_REFRESH_TOKEN_AUTH, always added
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-      disableOAuth: true,
-    });
+    let userPool: cognito.IUserPool;
+    let userPoolClient: cognito.IUserPoolClient;
+    if (adopted.userPool && adopted.userPoolClient) {
+      userPool = adopted.userPool;
+      userPoolClient = adopted.userPoolClient;
+      new AdoptedPoolTriggers(this, 'AdoptedPoolTriggers', userPool, { preSignUp, preAuthentication, customMessage });
+    } else {
+      const createdPool = new cognito.UserPool(this, 'UserPool', {
+        selfSignUpEnabled: true,
+        signInAliases: { username: true, preferredUsername: true },
+        signInCaseSensitive: false,
+        standardAttributes: { email: { required: true, mutable: false } },
+        // With auto-verify on, PreSignUp confirms users and verifies the e-mail; otherwise Cognito sends a code.
+        autoVerify: cfg.enableUserAutoVerify ? {} : { email: true },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        lambdaTriggers: { preSignUp, preAuthentication, customMessage },
+        deletionProtection: cfg.retainData,
+        removalPolicy: dataRemoval,
+      });
+      userPool = createdPool;
+      userPoolClient = createdPool.addClient('WebClient', {
+        authFlows: { userPassword: true }, // + ALLOW_REFRESH_TOKEN_AUTH, always added
+        generateSecret: false,
+        preventUserExistenceErrors: true,
+        disableOAuth: true,
+      });
+    }
 
     // ---------------------------------------------------------------- asset versions: S3 -> SQS -> Lambda
     const assetUpdaterTimeout = Duration.seconds(10);
@@ -255,7 +184,7 @@ export class UgcStack extends Stack {
       enforceSSL: true,
       deadLetterQueue: { queue: assetDlq, maxReceiveCount: 5 },
     });
-    for (const suffix of ['avatar', 'banner']) {
+    for (const suffix of adopted.assetsBucket ? [] : ['avatar', 'banner']) {
       assetsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(assetQueue), {
         suffix,
       });
@@ -341,7 +270,7 @@ export class UgcStack extends Stack {
     const chatRooms = `arn:${Aws.PARTITION}:ivschat:${region}:${account}:room/*`;
     const requestTagged = { StringEquals: { [`aws:RequestTag/project`]: PROJECT_TAG } };
     const resourceTagged = { StringEquals: { [`aws:ResourceTag/project`]: PROJECT_TAG } };
-    const tableAndIndexes = (t: dynamodb.Table) => [t.tableArn, `${t.tableArn}/index/*`];
+    const tableAndIndexes = (t: dynamodb.ITable) => [t.tableArn, `${t.tableArn}/index/*`];
 
     const channelsStatements = [
       new iam.PolicyStatement({
@@ -528,6 +457,14 @@ export class UgcStack extends Stack {
       },
       secrets: { INGEST_SECRET: ecs.Secret.fromSecretsManager(ingestSecret) },
       statements: ingestStatements,
+    });
+
+    // One-off task: `ugc-admin migrate` brings adopted (upstream-shaped) tables to what the services read.
+    const migrate = new MigrateTask(this, 'Migrate', {
+      channelsTable,
+      streamsTable,
+      logRetentionDays: cfg.serviceLogRetention,
+      removalPolicy: logRemoval,
     });
 
     // ---------------------------------------------------------------- ALB: CloudFront only
@@ -719,6 +656,15 @@ export class UgcStack extends Stack {
       value: alb.loadBalancerDnsName,
       description: 'Answers 403 unless the request came through CloudFront',
     });
+    new CfnOutput(this, 'migrateTaskDefinitionArn', {
+      value: migrate.taskDefinition.taskDefinitionArn,
+      description: 'aws ecs run-task --launch-type FARGATE with migrateCluster and migrateSubnets (README)',
+    });
+    new CfnOutput(this, 'migrateCluster', { value: cluster.clusterName });
+    new CfnOutput(this, 'migrateLogGroup', { value: migrate.logGroup.logGroupName });
+    new CfnOutput(this, 'migrateSubnets', {
+      value: vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(','),
+    });
     if (frontend) {
       new CfnOutput(this, 'frontendAppBaseUrl', { value: `https://${frontend.distribution.distributionDomainName}` });
       new CfnOutput(this, 'frontendBucketName', { value: frontend.bucket.bucketName });
@@ -765,3 +711,116 @@ export class UgcStack extends Stack {
   }
 }
 
+// ---------------------------------------------------------------- created resources (when not adopted)
+// Same construct ids under the stack as before, so the logical ids of existing stacks do not change.
+
+function createChannelsTable(scope: Construct, cfg: StageConfig, dataRemoval: RemovalPolicy): dynamodb.Table {
+  const channelsTable = new dynamodb.Table(scope, 'ChannelsTable', {
+    partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.retainData },
+    deletionProtection: cfg.retainData,
+    removalPolicy: dataRemoval,
+  });
+  for (const [indexName, attr] of [
+    [INDEX.email, 'email'],
+    [INDEX.username, 'username'],
+    [INDEX.channelArn, 'channelArn'],
+  ] as const) {
+    channelsTable.addGlobalSecondaryIndex({
+      indexName,
+      partitionKey: { name: attr, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+  channelsTable.addGlobalSecondaryIndex({
+    indexName: INDEX.channelAssetId,
+    partitionKey: { name: 'channelAssetId', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: ['channelAssets'],
+  });
+  return channelsTable;
+}
+
+function createStreamsTable(scope: Construct, cfg: StageConfig, dataRemoval: RemovalPolicy): dynamodb.Table {
+  const streamsTable = new dynamodb.Table(scope, 'StreamsTable', {
+    partitionKey: { name: 'channelArn', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.retainData },
+    deletionProtection: cfg.retainData,
+    removalPolicy: dataRemoval,
+  });
+  streamsTable.addLocalSecondaryIndex({
+    indexName: INDEX.startTime,
+    sortKey: { name: 'startTime', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.ALL,
+  });
+  streamsTable.addGlobalSecondaryIndex({
+    indexName: INDEX.isOpen,
+    partitionKey: { name: 'channelArn', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'isOpen', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: ['endTime', 'truncatedEvents', 'channelArn', 'startTime'],
+  });
+  // Sparse: only live sessions carry `isLive` (crates/dynamo/src/tables.rs LIVE_INDEX).
+  streamsTable.addGlobalSecondaryIndex({
+    indexName: INDEX.live,
+    partitionKey: { name: 'isLive', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'startTime', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: ['userSub'],
+  });
+  return streamsTable;
+}
+
+function createChannelAssets(
+  scope: Construct,
+  cfg: StageConfig,
+  allowedOrigins: string[],
+  dataRemoval: RemovalPolicy,
+): { bucket: s3.IBucket; baseUrl: string } {
+  const assetsBucket = new s3.Bucket(scope, 'ChannelAssetsBucket', {
+    versioned: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    cors: [
+      {
+        allowedOrigins,
+        allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.PUT, s3.HttpMethods.POST],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['Location', 'x-amz-version-id', 'Date'],
+      },
+    ],
+    lifecycleRules: [{ expiredObjectDeleteMarker: true, noncurrentVersionExpiration: Duration.days(1) }],
+    removalPolicy: dataRemoval,
+    autoDeleteObjects: !cfg.retainData,
+  });
+  const versionIdCachePolicy = new cloudfront.CachePolicy(scope, 'AssetVersionCachePolicy', {
+    comment: 'Channel assets: cache key is the versionId query string only',
+    defaultTtl: Duration.days(1),
+    minTtl: Duration.seconds(0),
+    maxTtl: Duration.days(365),
+    queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList('versionId'),
+    headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+    cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+  });
+  const assetsOrigin = origins.S3BucketOrigin.withOriginAccessControl(assetsBucket);
+  const assetBehavior: cloudfront.BehaviorOptions = {
+    origin: assetsOrigin,
+    viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+    allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+    cachePolicy: versionIdCachePolicy,
+    originRequestPolicy: cloudfront.OriginRequestPolicy.CORS_S3_ORIGIN,
+    responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.CORS_ALLOW_ALL_ORIGINS,
+  };
+  const assetsDistribution = new cloudfront.Distribution(scope, 'ChannelAssetsDistribution', {
+    comment: `UGC ${cfg.stageName} channel assets`,
+    defaultBehavior: { ...assetBehavior, cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED },
+    additionalBehaviors: { '/*/avatar': assetBehavior, '/*/banner': assetBehavior },
+  });
+  const assetsBaseUrl = `https://${assetsDistribution.distributionDomainName}`;
+  return { bucket: assetsBucket, baseUrl: assetsBaseUrl };
+}

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod client;
 pub mod codec;
 pub mod error;
+pub mod migrate;
 pub mod streams;
 pub mod tables;
 

@@ -713,7 +713,20 @@ impl StreamsRepo {
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start_key)
                 .send()
-                .await?;
+                .await;
+            // Upstream's tables until `ugc-admin migrate` has run: its compatible path, not a 500.
+            let out = match out {
+                Ok(out) => out,
+                Err(err) if crate::migrate::schema::is_index_unavailable(&err) => {
+                    return crate::migrate::schema::live_directory_from_open_index(
+                        &self.client,
+                        &self.table,
+                        limit,
+                    )
+                    .await;
+                }
+                Err(err) => return Err(err.into()),
+            };
             for item in out.items() {
                 if live.len() >= limit {
                     return Ok(live);

@@ -54,6 +54,8 @@ impl AppState {
         };
         let assets = AssetsClient::new(sdk, config.assets_bucket.clone())
             .context("building the channel-assets S3 client")?;
+        // Upstream's tables before `ugc-admin migrate`: one warning line; the directory degrades.
+        ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
         Ok(Self {
             channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
             streams: StreamsRepo::new(dynamo, config.streams_table.clone()),

@@ -65,6 +65,8 @@ impl AppState {
         sdk: &aws_config::SdkConfig,
         dynamo: aws_sdk_dynamodb::Client,
     ) -> anyhow::Result<Self> {
+        // Upstream's tables before `ugc-admin migrate`: one warning line; the reconciler degrades.
+        ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
         let state = Self {
             channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
             streams: StreamsRepo::new(dynamo, config.streams_table.clone()),
