@@ -12,6 +12,7 @@
 //! | `TRUSTED_PROXY_HOPS` | proxies in front of the service that append to `X-Forwarded-For` | `0` |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP/HTTP collector base URL; unset = no export | unset |
 //! | `LOG_FORMAT` | `json` or `text` | `json` |
+//! | `METRICS_LOG_INTERVAL` | log a one-line metrics summary this often (`10s`); `0` = never | `0` |
 //! | `BODY_LIMIT_BYTES` | largest accepted request body | `1048576` |
 //! | `SHUTDOWN_TIMEOUT` | drain time after SIGTERM (seconds or `10s`, `1m`) | `20s` |
 //! | `RATE_LIMIT_<ACTION>` | see [`crate::rate_limit`] | per action |
@@ -112,6 +113,8 @@ pub struct CommonConfig {
     pub trusted_proxy_hops: usize,
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
+    /// How often to log the metrics summary ([`crate::metrics::Summary`]); `None` = never.
+    pub metrics_log_interval: Option<Duration>,
     pub body_limit: usize,
     pub shutdown_timeout: Duration,
     pub rate_limits: RateLimitConfig,
@@ -148,6 +151,8 @@ impl CommonConfig {
             trusted_proxy_hops: vars.or_default("TRUSTED_PROXY_HOPS", 0usize)?,
             otlp_endpoint,
             log_format: vars.or_default("LOG_FORMAT", LogFormat::Json)?,
+            metrics_log_interval: Some(vars.duration("METRICS_LOG_INTERVAL", Duration::ZERO)?)
+                .filter(|d| !d.is_zero()),
             body_limit,
             shutdown_timeout: vars.duration("SHUTDOWN_TIMEOUT", DEFAULT_SHUTDOWN_TIMEOUT)?,
             rate_limits: RateLimitConfig::from_vars(vars)?,
@@ -165,6 +170,7 @@ impl CommonConfig {
             trusted_proxy_hops: 0,
             otlp_endpoint: None,
             log_format: LogFormat::Text,
+            metrics_log_interval: None,
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_timeout: Duration::from_secs(1),
             rate_limits: RateLimitConfig::default(),
