@@ -200,6 +200,7 @@ fn is_passthrough(name: &str) -> bool {
     const PREFIXES: &[&str] = &["RATE_LIMIT_"];
     const NAMES: &[&str] = &[
         "LOG_FORMAT",
+        "METRICS_LOG_INTERVAL",
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "BODY_LIMIT_BYTES",
         "SHUTDOWN_TIMEOUT",
