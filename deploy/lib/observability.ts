@@ -239,7 +239,8 @@ export class PlatformObservability extends Construct {
           stopCode: ['EssentialContainerExited', 'TaskFailedToStart'],
         },
       },
-      targets: [new targets.CloudWatchLogGroup(stoppedLog)],
+      // The log group's resource policy is written by a custom resource; Lambda's built-in SDK suffices.
+      targets: [new targets.CloudWatchLogGroup(stoppedLog, { installLatestAwsSdk: false })],
     });
     const restartCount = new cloudwatch.Metric({
       namespace: 'AWS/Events',
