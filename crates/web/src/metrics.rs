@@ -567,7 +567,12 @@ impl fmt::Display for Summary {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        write!(f, "metrics ingest: {}", join(&self.ingest))?;
+        let ingest = join(&self.ingest);
+        write!(
+            f,
+            "metrics ingest: {}",
+            if ingest.is_empty() { "none" } else { &ingest }
+        )?;
         let (count, sum, max) = self.ingest_lag;
         if count > 0 {
             write!(f, ", lag avg {:.1}s max {:.1}s", sum / count as f64, max)?;
