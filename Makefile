@@ -41,19 +41,24 @@ app: install bootstrap deploy ## install + bootstrap + deploy (STAGE=dev|prod, A
 install: ## Install the CDK toolchain (npm ci in deploy/)
 	cd deploy && npm ci --no-audit --no-fund
 
-bootstrap: ## Bootstrap CDK in the target account/region (once per account and region)
+# The CDK targets install the toolchain first when deploy/node_modules is missing (a fresh clone).
+deploy/node_modules:
+	@echo "installing the CDK toolchain (npm ci in deploy/, first use only)"
+	cd deploy && npm ci --no-audit --no-fund
+
+bootstrap: | deploy/node_modules ## Bootstrap CDK in the target account/region (once per account and region)
 	$(CDK) bootstrap $(CDK_CONTEXT) -c skipBundling=true
 
-deploy: ## Build images + Lambdas (Docker) and deploy the stack (UGC-<stage>); prints the SPA .env lines (ENV_FILE=path writes them)
+deploy: | deploy/node_modules ## Build images + Lambdas (Docker) and deploy the stack (UGC-<stage>); prints the SPA .env lines (ENV_FILE=path writes them)
 	@mkdir -p deploy/cdk.out
 	$(CDK) deploy $(STACK) $(CDK_CONTEXT) --require-approval $(APPROVAL) --outputs-file cdk.out/outputs-$(STACK).json
 	@node deploy/scripts/outputs-to-env.js deploy/cdk.out/outputs-$(STACK).json $(STACK) $(ENV_FILE)
 
-destroy: ## Delete the stack (prod keeps its tables, user pool and assets bucket; FORCE=1 skips the prompt)
+destroy: | deploy/node_modules ## Delete the stack (prod keeps its tables, user pool and assets bucket; FORCE=1 skips the prompt)
 	$(CDK) destroy $(STACK) $(CDK_CONTEXT) -c skipBundling=true $(if $(FORCE),--force)
 	rm -rf deploy/cdk.out
 
-synth: ## Synthesize dev and prod templates offline into deploy/cdk.out/<stage>/ (no credentials, no Docker)
+synth: | deploy/node_modules ## Synthesize dev and prod templates offline into deploy/cdk.out/<stage>/ (no credentials, no Docker)
 	@for s in $(SYNTH_STAGES); do \
 		echo "synth $$s"; \
 		(cd deploy && npx cdk --no-notices synth --quiet $(CDK_FAST_APP) -c skipBundling=true -c stage=$$s \

@@ -6,6 +6,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=lib/progress.sh
+. scripts/lib/progress.sh
 
 OHA_VERSION=1.16.0
 tools="${UGC_TOOLS_DIR:-$HOME/.cache/ugc-backend/tools}"
@@ -15,7 +17,9 @@ if ! [ -x "$oha" ] || ! "$oha" --version 2>/dev/null | grep -q "$OHA_VERSION"; t
   cargo install --locked --root "$tools" oha --version "$OHA_VERSION"
 fi
 
+stage "make bench: building (profile perf; cargo shows its progress)"
 cargo build --profile perf --locked -p ugc-local -p ugc-bench
+stage "running the bench"
 
 work=$(mktemp -d)
 port=$(scripts/free-port.sh)

@@ -8,12 +8,16 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=lib/progress.sh
+. scripts/lib/progress.sh
+stage "make run: checking the tools"
 
 command -v cargo >/dev/null || { echo "make run: cargo is required (https://rustup.rs)" >&2; exit 1; }
 command -v java >/dev/null || {
   echo "make run: Java 17 is required to run DynamoDB Local (e.g. sudo apt-get install openjdk-17-jre-headless)" >&2
   exit 1
 }
+stage "DynamoDB Local (installed into .local/ddb on first use)"
 scripts/dynamodb-local.sh install
 
 port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null; }
@@ -44,7 +48,9 @@ trap 'exit 143' TERM
 # DynamoDB Local starts (about 2 s) while cargo builds.
 DDB_LOG="$data/dynamodb.log" scripts/dynamodb-local.sh start "$ddb_port" "$data/dynamodb" >"$pidfile" &
 starter=$!
-cargo build --quiet -p ugc-local --bin ugc-local
+stage "building ugc-local (debug; the first build takes several minutes, cargo shows its progress)"
+cargo build -p ugc-local --bin ugc-local
+stage "built; waiting for DynamoDB Local"
 wait "$starter" || { echo "make run: DynamoDB Local did not start (see $data/dynamodb.log)" >&2; exit 1; }
 ddb_pid=$(cat "$pidfile")
 
@@ -54,6 +60,7 @@ export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
 # In the background so the traps run at once; Ctrl-C is forwarded as SIGTERM.
+stage "starting the emulator and the services (DynamoDB Local on port $ddb_port)"
 target/debug/ugc-local serve &
 app_pid=$!
 trap 'kill -TERM "$app_pid" 2>/dev/null || true' INT TERM

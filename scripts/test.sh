@@ -4,6 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=lib/progress.sh
+. scripts/lib/progress.sh
+stage "make test: starting DynamoDB Local"
 
 port=$(scripts/free-port.sh)
 ddb_pid=$(scripts/dynamodb-local.sh start "$port")
@@ -15,5 +18,7 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
+stage "cargo test (the first build takes several minutes; cargo shows its progress)"
 cargo test --workspace --all-targets --locked --no-fail-fast
+stage "infrastructure tests (make test-infra)"
 scripts/test-infra.sh

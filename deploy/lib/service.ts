@@ -8,6 +8,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { addCollector, CollectorTarget, OTLP_HTTP_ENDPOINT } from './observability';
 import { REPO_ROOT } from './rust-lambda';
 
 export const CONTAINER_PORT = 8080;
@@ -27,6 +28,8 @@ export interface RustServiceProps {
   minCapacity: number;
   logRetentionDays: number;
   removalPolicy: RemovalPolicy;
+  /** An ADOT collector sidecar exporting the service's metrics and traces (see observability.ts). */
+  collector?: CollectorTarget;
 }
 
 export class RustService extends Construct {
@@ -67,7 +70,11 @@ export class RustService extends Construct {
         buildArgs: { PACKAGE: props.packageName, BIN: props.bin },
         platform: Platform.LINUX_ARM64,
       }),
-      environment: { PORT: String(CONTAINER_PORT), ...props.environment },
+      environment: {
+        PORT: String(CONTAINER_PORT),
+        ...(props.collector ? { OTEL_EXPORTER_OTLP_ENDPOINT: OTLP_HTTP_ENDPOINT } : {}),
+        ...props.environment,
+      },
       secrets: props.secrets,
       portMappings: [{ containerPort: CONTAINER_PORT, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: props.bin, logGroup }),
@@ -82,6 +89,10 @@ export class RustService extends Construct {
       // SIGTERM, then up to 30 s of draining before SIGKILL.
       stopTimeout: Duration.seconds(30),
     });
+
+    if (props.collector) {
+      addCollector(taskDefinition, this.taskRole, logGroup, props.collector);
+    }
 
     this.service = new ecs.FargateService(this, 'Service', {
       cluster: props.cluster,

@@ -15,6 +15,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambdaSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -25,6 +26,7 @@ import { Construct } from 'constructs';
 import { AdoptedPoolTriggers, adoptExisting } from './adopt';
 import { StageConfig } from './config';
 import { MigrateTask } from './migrate-task';
+import { PlatformObservability } from './observability';
 import { RustFunction } from './rust-lambda';
 import { RustService } from './service';
 
@@ -409,11 +411,19 @@ export class UgcStack extends Stack {
     };
     const metricsEnv = { IVS_CHANNEL_TYPE: cfg.ivsChannelType, STREAM_TABLE_NAME: streamsTable.tableName };
     const paginationSecrets = { PAGINATION_TOKEN_KEY: ecs.Secret.fromSecretsManager(paginationSecret) };
+    // Service metrics: OTLP -> ADOT sidecar -> EMF records in this log group -> CloudWatch metrics in
+    // this namespace (see observability.ts); a stage with its own OTLP collector gets no sidecar.
+    const metricsNamespace = `UGC/${this.stackName}`;
+    const metricsLogGroup = new logs.LogGroup(this, 'ServiceMetricsLogs', {
+      retention: cfg.serviceLogRetention,
+      removalPolicy: logRemoval,
+    });
     const serviceCommon = {
       cluster,
       minCapacity: cfg.minScalingCapacity,
       logRetentionDays: cfg.serviceLogRetention,
       removalPolicy: logRemoval,
+      collector: cfg.otlpEndpoint ? undefined : { namespace: metricsNamespace, logGroup: metricsLogGroup },
     };
 
     let defaultService: RustService;
@@ -637,6 +647,30 @@ export class UgcStack extends Stack {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // ---------------------------------------------------------------- dashboard and alarms
+    const observed = [
+      ...(metricsService
+        ? [
+            { label: 'channels', service: defaultService.service, targetGroup: defaultService.targetGroup },
+            { label: 'metrics', service: metricsService.service, targetGroup: metricsService.targetGroup },
+          ]
+        : [{ label: 'api', service: defaultService.service, targetGroup: defaultService.targetGroup }]),
+      { label: 'event-ingest', service: ingestService.service, targetGroup: ingestService.targetGroup },
+    ];
+    new PlatformObservability(this, 'Observability', {
+      namespace: metricsNamespace,
+      alb,
+      cluster,
+      services: observed,
+      tables: [channelsTable, streamsTable],
+      ivsRule,
+      queues: [
+        { name: 'IVS events DLQ', queue: ingestDlq },
+        { name: 'asset-version DLQ', queue: assetDlq },
+      ],
+      functions: [preSignUp, preAuthentication, customMessage, assetUpdater, assetDlqLogger, cleanup],
     });
 
     // ---------------------------------------------------------------- outputs (names the SPA's .env uses; nothing secret)

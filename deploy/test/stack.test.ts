@@ -121,7 +121,12 @@ describe('IAM per route set', () => {
       const role = resources(prod)[id];
       assert.equal(role.Properties.ManagedPolicyArns, undefined, `${id} has managed policies`);
       const actions = roleActions(prod, id);
-      assert.ok(!actions.some((a) => a.startsWith('ecr:') || a.startsWith('logs:')), `${id}: ${actions}`);
+      assert.ok(!actions.some((a) => a.startsWith('ecr:')), `${id}: ${actions}`);
+      // Log writes only for the metrics collector, and only into the metrics log group.
+      const metricsLogs = logicalId(prod, 'AWS::Logs::LogGroup', 'ServiceMetricsLogs');
+      for (const st of roleStatements(prod, id).filter((st) => asArray<string>(st.Action).some((a) => a.startsWith('logs:')))) {
+        for (const r of asArray(st.Resource)) assert.ok(JSON.stringify(r).includes(metricsLogs), `${id}: logs on ${JSON.stringify(r)}`);
+      }
     }
     for (const td of Object.values(resources(prod, 'AWS::ECS::TaskDefinition'))) {
       assert.notDeepEqual(td.Properties.TaskRoleArn, td.Properties.ExecutionRoleArn);

@@ -30,7 +30,10 @@ env_vars! {
     TRUSTED_PROXY_HOPS: "`0`" => "Proxies in front of the service that append to \
         `X-Forwarded-For`; the client IP is the N-th entry from the right (2 behind CloudFront + \
         ALB).";
-    OTEL_EXPORTER_OTLP_ENDPOINT: "unset (no export)" => "OTLP/HTTP collector base URL for traces.";
+    OTEL_EXPORTER_OTLP_ENDPOINT: "unset (no export)" => "OTLP/HTTP collector base URL for traces \
+        and metrics.";
+    METRICS_LOG_INTERVAL: "`0` (never)" => "Log a one-line metrics summary this often (e.g. `10s`; \
+        `make run` sets `10s`).";
     LOG_FORMAT: "`json`" => "`json` or `text`. `RUST_LOG` filters as usual.";
     BODY_LIMIT_BYTES: "`1048576`" => "Largest accepted request body; larger ones get 413.";
     SHUTDOWN_TIMEOUT: "`20s`" => "Drain time after SIGTERM (seconds, or `500ms`, `10s`, `1m`, `1h`).";
@@ -124,6 +127,8 @@ pub struct CommonConfig {
     pub trusted_proxy_hops: usize,
     pub otlp_endpoint: Option<String>,
     pub log_format: LogFormat,
+    /// How often to log the metrics summary ([`crate::metrics::Summary`]); `None` = never.
+    pub metrics_log_interval: Option<Duration>,
     pub body_limit: usize,
     pub shutdown_timeout: Duration,
     pub rate_limits: RateLimitConfig,
@@ -163,6 +168,8 @@ impl CommonConfig {
             trusted_proxy_hops: vars.or_default(&var::TRUSTED_PROXY_HOPS, 0usize)?,
             otlp_endpoint,
             log_format: vars.or_default(&var::LOG_FORMAT, LogFormat::Json)?,
+            metrics_log_interval: Some(vars.duration(&var::METRICS_LOG_INTERVAL, Duration::ZERO)?)
+                .filter(|d| !d.is_zero()),
             body_limit,
             shutdown_timeout: vars.duration(&var::SHUTDOWN_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT)?,
             rate_limits: RateLimitConfig::from_vars(vars)?,
@@ -180,6 +187,7 @@ impl CommonConfig {
             trusted_proxy_hops: 0,
             otlp_endpoint: None,
             log_format: LogFormat::Text,
+            metrics_log_interval: None,
             body_limit: DEFAULT_BODY_LIMIT,
             shutdown_timeout: Duration::from_secs(1),
             rate_limits: RateLimitConfig::default(),

@@ -11,14 +11,14 @@
 //! `Invalid Preflight Request`. No credentials, exposed headers or max-age.
 
 use std::collections::HashSet;
-use std::future::{ready, Ready};
 use std::rc::Rc;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::Method;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
@@ -57,87 +57,45 @@ impl CorsConfig {
     }
 }
 
-/// The CORS middleware; see the module docs.
-#[derive(Debug, Clone)]
-pub struct Cors {
-    config: Rc<CorsConfig>,
-}
-
-impl Cors {
-    pub fn new(config: CorsConfig) -> Self {
-        Self {
-            config: Rc::new(config),
-        }
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for Cors
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Transform = CorsMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(CorsMiddleware {
-            service: Rc::new(service),
-            config: Rc::clone(&self.config),
-        }))
-    }
-}
-
-pub struct CorsMiddleware<S> {
-    service: Rc<S>,
-    config: Rc<CorsConfig>,
-}
-
 fn append_vary(headers: &mut HeaderMap, value: &'static str) {
     headers.append(header::VARY, HeaderValue::from_static(value));
 }
 
-impl<S, B> Service<ServiceRequest> for CorsMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+/// The CORS middleware for `config`, for [`actix_web::App::wrap`]; see the module docs.
+pub fn middleware(
+    config: CorsConfig,
+) -> impl Fn(ServiceRequest, Next<BoxBody>) -> LocalBoxFuture<'static, Result<ServiceResponse, Error>>
+       + Clone
+       + 'static {
+    let config = Rc::new(config);
+    move |req, next| Box::pin(cors(Rc::clone(&config), req, next))
+}
 
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let config = Rc::clone(&self.config);
-        let origin = req.headers().get(header::ORIGIN).cloned();
-
-        if req.method() == Method::OPTIONS {
-            let response = match *config {
-                // Upstream registers no OPTIONS routes when CORS is off.
-                CorsConfig::Disabled => {
-                    let mut res = ApiError::not_found().error_response();
-                    append_vary(res.headers_mut(), "Origin");
-                    res
-                }
-                _ => preflight(&config, &req, origin.as_ref()),
-            };
-            return Box::pin(ready(Ok(req.into_response(response))));
-        }
-
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            let mut res = service.call(req).await?.map_into_boxed_body();
-            let headers = res.headers_mut();
-            if let Some(allow) = config.allow_origin(origin.as_ref()) {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+async fn cors(
+    config: Rc<CorsConfig>,
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse, Error> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    if req.method() == Method::OPTIONS {
+        let response = match *config {
+            // Upstream registers no OPTIONS routes when CORS is off.
+            CorsConfig::Disabled => {
+                let mut res = ApiError::not_found().error_response();
+                append_vary(res.headers_mut(), "Origin");
+                res
             }
-            append_vary(headers, "Origin");
-            Ok(res)
-        })
+            _ => preflight(&config, &req, origin.as_ref()),
+        };
+        return Ok(req.into_response(response));
     }
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if let Some(allow) = config.allow_origin(origin.as_ref()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    }
+    append_vary(headers, "Origin");
+    Ok(res)
 }
 
 fn preflight(

@@ -11,19 +11,17 @@
 //! - Internal detail (SDK errors, which JWT check failed, stack traces) never reaches the body.
 //!   Attach it with [`ApiError::with_detail`]; it is logged when the response is built.
 //! - Framework errors (unknown route, wrong method, extractor failures, oversized bodies) are
-//!   reshaped into the same body by [`ErrorShape`], so no actix plain-text error escapes.
+//!   reshaped into the same body by [`error_shape`], so no actix plain-text error escapes.
 
-use std::future::{ready, Ready};
-use std::rc::Rc;
 use std::time::Duration;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use ugc_domain::ErrorCode;
 
@@ -268,51 +266,15 @@ pub async fn not_found_or_method(req: HttpRequest) -> Result<HttpResponse, ApiEr
     }
 }
 
-/// Reshapes framework error responses into `__type` bodies (see the policy above).
-pub struct ErrorShape;
-
-impl<S, B> Transform<S, ServiceRequest> for ErrorShape
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Transform = ErrorShapeMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ErrorShapeMiddleware {
-            service: Rc::new(service),
-        }))
-    }
-}
-
-pub struct ErrorShapeMiddleware<S> {
-    service: Rc<S>,
-}
-
-impl<S, B> Service<ServiceRequest> for ErrorShapeMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        // Routing needs the request unshared, so it cannot be kept for an `Err` here; the
-        // router and handlers answer errors as responses, which is what gets reshaped.
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            let res = service.call(req).await?.map_into_boxed_body();
-            Ok(reshape(res))
-        })
-    }
+/// Reshapes framework error responses into `__type` bodies (see the policy above); for
+/// [`actix_web::middleware::from_fn`].
+pub async fn error_shape(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // Routing needs the request unshared, so it cannot be kept for an `Err` here; the router and
+    // handlers answer errors as responses, which is what gets reshaped.
+    Ok(reshape(next.call(req).await?))
 }
 
 fn reshape(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {

@@ -1,6 +1,6 @@
 //! Shared actix-web plumbing of the UGC services: typed configuration from the environment,
 //! Cognito access-token verification, the `__type` error shape, CORS, `/status`, request
-//! tracing with OpenTelemetry export, per-action rate limits, the [`Application`] shape with
+//! tracing and metrics with OpenTelemetry export, per-action rate limits, the [`Application`] shape with
 //! graceful shutdown, and the `healthcheck` subcommand.
 //!
 //! A service's `main`:
@@ -29,18 +29,22 @@
 pub mod auth;
 pub mod config;
 pub mod cors;
+pub mod docs;
 pub mod env;
 pub mod error;
 pub mod extract;
 pub mod healthcheck;
+pub mod metrics;
 pub mod rate_limit;
 pub mod routing;
+pub mod sdk_metrics;
 pub mod startup;
 pub mod telemetry;
 
 pub use auth::{AuthUser, MaybeAuthUser, Verifier};
 pub use config::{AuthConfig, CommonConfig, LogFormat};
 pub use cors::CorsConfig;
+pub use docs::ApiDocs;
 pub use env::ConfigError;
 pub use error::ApiError;
 pub use extract::Json;

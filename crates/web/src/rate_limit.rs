@@ -71,6 +71,19 @@ impl Action {
         }
     }
 
+    /// The `action` attribute of `ugc.rate_limit.refusals`.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Action::SignUp => "sign_up",
+            Action::PasswordReset => "password_reset",
+            Action::ChatToken => "chat_token",
+            Action::Follow => "follow",
+            Action::StreamAction => "stream_action",
+            Action::PresignedPost => "presigned_post",
+            Action::ProductSearch => "product_search",
+        }
+    }
+
     pub fn default_budget(self) -> Budget {
         let (burst, secs) = match self {
             Action::SignUp => (10, 600),
@@ -259,6 +272,7 @@ impl RateLimiter {
         } else {
             let wait = Duration::from_secs_f64((1.0 - bucket.tokens) * per_token);
             tracing::info!(action = ?action, key = %key, "rate limit exceeded");
+            crate::metrics::rate_limited(action.metric_name());
             Err(ApiError::too_many_requests(wait))
         }
     }

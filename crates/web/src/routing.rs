@@ -1,23 +1,25 @@
 //! Routing rules shared by every service (docs/contract.md §2.1, §2.4, §2.6).
 //!
-//! - Every GET route also answers HEAD: [`Normalize`] routes HEAD as GET; actix-http then sends
+//! - Every GET route also answers HEAD: [`normalize`] routes HEAD as GET; actix-http then sends
 //!   the headers without the body.
 //! - A path segment longer than [`MAX_SEGMENT_LEN`] characters (measured URL-decoded) matches no
 //!   route: 404, as upstream's `maxParamLength = 200`.
+//! - JSON responses say `application/json; charset=utf-8`, as upstream's do: [`normalize`]
+//!   rewrites the bare `application/json` that actix's `HttpResponse::json` sets.
 //! - Path parameters are 1–[`MAX_PARAM_LEN`] characters: [`check_param`] answers upstream's 400.
 
-use std::future::{ready, Ready};
-use std::rc::Rc;
-
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
-use futures_util::future::LocalBoxFuture;
 
 use crate::error::ApiError;
 
 pub const MAX_SEGMENT_LEN: usize = 200;
+/// The JSON content type upstream (Fastify) answers; a bare `application/json` is rewritten to it.
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub const MAX_PARAM_LEN: usize = 100;
 
 /// `GET`/`HEAD /status`: 200 `text/plain; charset=utf-8` `OK`.
@@ -46,25 +48,10 @@ pub fn check_param(name: &str, value: &str) -> Result<(), ApiError> {
 
 /// The number of characters of a percent-encoded path segment once decoded.
 fn decoded_len(segment: &str) -> usize {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(decoded) = hex {
-                out.push(decoded);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).chars().count()
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .chars()
+        .count()
 }
 
 fn has_overlong_segment(path: &str) -> bool {
@@ -72,54 +59,29 @@ fn has_overlong_segment(path: &str) -> bool {
         .any(|segment| segment.len() > MAX_SEGMENT_LEN && decoded_len(segment) > MAX_SEGMENT_LEN)
 }
 
-/// See the module docs.
-#[derive(Debug, Clone, Default)]
-pub struct Normalize;
-
-impl<S, B> Transform<S, ServiceRequest> for Normalize
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Transform = NormalizeMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(NormalizeMiddleware {
-            service: Rc::new(service),
-        }))
+/// The routing middleware (see the module docs), for [`actix_web::middleware::from_fn`].
+pub async fn normalize(
+    mut req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    if has_overlong_segment(req.path()) {
+        return Ok(req.into_response(ApiError::not_found().error_response()));
     }
-}
-
-pub struct NormalizeMiddleware<S> {
-    service: Rc<S>,
-}
-
-impl<S, B> Service<ServiceRequest> for NormalizeMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<BoxBody>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        if has_overlong_segment(req.path()) {
-            let res = req.into_response(ApiError::not_found().error_response());
-            return Box::pin(ready(Ok(res)));
-        }
-        if req.method() == Method::HEAD {
-            req.head_mut().method = Method::GET;
-        }
-        let service = Rc::clone(&self.service);
-        Box::pin(async move { Ok(service.call(req).await?.map_into_boxed_body()) })
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
     }
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"application/json"))
+    {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        );
+    }
+    Ok(res)
 }
 
 #[cfg(test)]

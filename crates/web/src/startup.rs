@@ -4,18 +4,18 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{App, HttpServer};
 
 use crate::config::CommonConfig;
-use crate::cors::Cors;
 use crate::error::{
-    json_error_handler, not_found_or_method, path_error_handler, query_error_handler, ErrorShape,
+    error_shape, json_error_handler, not_found_or_method, path_error_handler, query_error_handler,
 };
 use crate::extract::BodyLimit;
 use crate::rate_limit::{RateLimiter, TrustedProxyHops};
-use crate::routing::{status, Normalize};
-use crate::telemetry::RequestTracing;
+use crate::routing::{normalize, status};
+use crate::telemetry::{request_tracing, ServiceLabel};
 
 /// A running HTTP server with the shared plumbing: request tracing, CORS, the error shape,
 /// HEAD-as-GET, body limits, `/status`, the rate limiter (`web::Data<RateLimiter>`), the
@@ -44,10 +44,17 @@ impl Application {
         let body_limit = common.body_limit;
         let hops = TrustedProxyHops(common.trusted_proxy_hops);
         let app_limiter = limiter.clone();
+        // `all` is the combined container (channels + metrics).
+        let service = ServiceLabel(Arc::from(match common.service_name.as_deref() {
+            Some("all") => "api",
+            Some(name) => name,
+            None => "ugc",
+        }));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(BodyLimit(body_limit))
                 .app_data(hops)
+                .app_data(service.clone())
                 .app_data(app_limiter.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(
@@ -60,10 +67,10 @@ impl Application {
                 .route("/status", web::get().to(status))
                 .configure(configure.clone())
                 .default_service(web::to(not_found_or_method))
-                .wrap(Normalize)
-                .wrap(ErrorShape)
-                .wrap(Cors::new(cors.clone()))
-                .wrap(RequestTracing)
+                .wrap(from_fn(normalize))
+                .wrap(from_fn(error_shape))
+                .wrap(from_fn(crate::cors::middleware(cors.clone())))
+                .wrap(from_fn(request_tracing))
         })
         .shutdown_timeout(common.shutdown_timeout.as_secs())
         .listen(listener)?

@@ -1,23 +1,25 @@
 //! Logs, traces and the request id.
 //!
 //! [`init`] installs a `tracing` subscriber: JSON lines (or text) on stdout filtered by
-//! `RUST_LOG` (default `info`), plus an OpenTelemetry layer exporting spans over OTLP/HTTP
+//! `RUST_LOG` (default `info`; text is coloured only on a terminal without `NO_COLOR`), plus an OpenTelemetry layer exporting spans over OTLP/HTTP
 //! (protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (a collector such as the ADOT sidecar;
 //! `/v1/traces` is appended as the OTLP spec says).
 //!
-//! [`RequestTracing`] gives each request a span carrying the method, the path (never the query
+//! [`request_tracing`] gives each request a span carrying the method, the path (never the query
 //! string or headers, so no token is logged), the request id, the status and the latency, and
-//! answers `x-request-id`: the caller's when it sent a sane one, else a new UUID.
+//! answers `x-request-id`: the caller's when it sent a sane one, else a new UUID; and records the
+//! request in [`crate::metrics`] (RED by matched route pattern). The OTLP endpoint also receives
+//! the metrics (`/v1/metrics`).
 
-use std::future::{ready, Ready};
-use std::rc::Rc;
+use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::body::BoxBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::HttpMessage;
-use futures_util::future::LocalBoxFuture;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
@@ -49,14 +51,37 @@ pub enum TelemetryError {
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    metrics: Option<MetricsExport>,
+    summary: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The periodic OTLP push of [`crate::metrics`].
+#[derive(Debug)]
+struct MetricsExport {
+    exporter: Arc<opentelemetry_otlp::MetricExporter>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// The longest a shutdown waits for the exporter.
 pub const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl TelemetryGuard {
-    /// Flushes buffered spans and stops the exporter.
+    /// Flushes buffered spans and metrics and stops the exporters.
     pub async fn shutdown(mut self) {
+        if let Some(summary) = self.summary.take() {
+            summary.abort();
+        }
+        if let Some(metrics) = self.metrics.take() {
+            metrics.task.abort();
+            match tokio::time::timeout(SHUTDOWN_WAIT, crate::metrics::export(&metrics.exporter))
+                .await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("metrics export: {e}"),
+                Err(_) => eprintln!("metrics export: timed out"),
+            }
+            crate::metrics::shutdown();
+        }
         if let Some(provider) = self.provider.take() {
             let flush = tokio::task::spawn_blocking(move || provider.shutdown());
             match tokio::time::timeout(SHUTDOWN_WAIT, flush).await {
@@ -71,6 +96,12 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        if let Some(summary) = self.summary.take() {
+            summary.abort();
+        }
+        if let Some(metrics) = self.metrics.take() {
+            metrics.task.abort();
+        }
         if let Some(provider) = self.provider.take() {
             // The batch processor runs on the Tokio runtime, which may be this very thread:
             // wait on another thread, and not forever.
@@ -87,6 +118,12 @@ impl Drop for TelemetryGuard {
     }
 }
 
+/// Colour only on a terminal, and never when `NO_COLOR` is set to a non-empty value
+/// (<https://no-color.org>): logs sent to a file or a pipe carry no ANSI codes.
+fn colour_wanted(stdout_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stdout_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 /// Installs the global subscriber. With OTLP export on, call it inside the Tokio runtime.
 pub fn init(common: &CommonConfig) -> Result<TelemetryGuard, TelemetryError> {
     let service_name = common
@@ -101,11 +138,21 @@ pub fn init(common: &CommonConfig) -> Result<TelemetryGuard, TelemetryError> {
             .with_current_span(true)
             .with_span_list(false)
             .boxed(),
-        LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_ansi(colour_wanted(
+                std::io::stdout().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
+            .boxed(),
     };
 
+    crate::metrics::install(&service_name);
     let provider = match &common.otlp_endpoint {
         Some(endpoint) => Some(tracer_provider(endpoint, &service_name)?),
+        None => None,
+    };
+    let metrics = match &common.otlp_endpoint {
+        Some(endpoint) => Some(metrics_export(endpoint)?),
         None => None,
     };
     let otel = provider
@@ -119,7 +166,39 @@ pub fn init(common: &CommonConfig) -> Result<TelemetryGuard, TelemetryError> {
         .with(otel)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
-    Ok(TelemetryGuard { provider })
+    let summary = common
+        .metrics_log_interval
+        .map(crate::metrics::spawn_summary_log);
+    Ok(TelemetryGuard {
+        provider,
+        metrics,
+        summary,
+    })
+}
+
+/// Pushes [`crate::metrics`] to `<endpoint>/v1/metrics` every [`crate::metrics::EXPORT_INTERVAL`].
+fn metrics_export(endpoint: &str) -> Result<MetricsExport, TelemetryError> {
+    let url = format!("{}/v1/metrics", endpoint.trim_end_matches('/'));
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .with_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    let exporter = Arc::new(exporter);
+    let pusher = Arc::clone(&exporter);
+    let task = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(crate::metrics::EXPORT_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            if let Err(e) = crate::metrics::export(&pusher).await {
+                tracing::warn!(error = %e, "metrics export failed");
+            }
+        }
+    });
+    Ok(MetricsExport { exporter, task })
 }
 
 fn tracer_provider(
@@ -148,6 +227,10 @@ fn tracer_provider(
         .build())
 }
 
+/// The `service` attribute of the request metrics (`SERVICE_NAME`, or `ugc`), in the app data.
+#[derive(Debug, Clone)]
+pub struct ServiceLabel(pub Arc<str>);
+
 /// The request id of the current request, in the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
@@ -173,95 +256,80 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-/// The request-span middleware; see the module docs.
-#[derive(Debug, Clone, Default)]
-pub struct RequestTracing;
-
-impl<S, B> Transform<S, ServiceRequest> for RequestTracing
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Transform = RequestTracingMiddleware<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequestTracingMiddleware {
-            service: Rc::new(service),
-        }))
-    }
-}
-
-pub struct RequestTracingMiddleware<S> {
-    service: Rc<S>,
-}
-
-impl<S, B> Service<ServiceRequest> for RequestTracingMiddleware<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let started = Instant::now();
-        let request_id = incoming_request_id(req.headers().get(REQUEST_ID_HEADER))
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        // The route pattern (`/channels/{username}`) keeps span names low-cardinality; it is
-        // looked up in the resource map, so it is known before routing.
-        let route = req.match_pattern();
-        let span_name = format!(
-            "{} {}",
-            req.method(),
-            route.as_deref().unwrap_or("unmatched")
+/// The request-span middleware (see the module docs), for [`actix_web::middleware::from_fn`].
+pub async fn request_tracing(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = incoming_request_id(req.headers().get(REQUEST_ID_HEADER))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // The route pattern (`/channels/{username}`) keeps span names low-cardinality; it is looked
+    // up in the resource map, so it is known before routing.
+    let route = req.match_pattern();
+    let service = req
+        .app_data::<ServiceLabel>()
+        .map(|s| s.0.clone())
+        .unwrap_or_else(|| Arc::from("ugc"));
+    let method = req.method().clone();
+    let span_name = format!(
+        "{} {}",
+        req.method(),
+        route.as_deref().unwrap_or("unmatched")
+    );
+    let span = tracing::info_span!(
+        "http_request",
+        otel.name = %span_name,
+        otel.kind = "server",
+        http.request.method = %req.method(),
+        url.path = %req.path(),
+        http.route = route.as_deref(),
+        http.response.status_code = Empty,
+        latency_ms = Empty,
+        request_id = %request_id,
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    async move {
+        let mut res = next.call(req).await?;
+        let span = tracing::Span::current();
+        let status = res.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.record("http.response.status_code", status);
+        span.record("latency_ms", latency_ms);
+        tracing::info!(status, latency_ms, "request completed");
+        crate::metrics::http_request(
+            &service,
+            method.as_str(),
+            route.as_deref(),
+            status,
+            started.elapsed(),
         );
-        let span = tracing::info_span!(
-            "http_request",
-            otel.name = %span_name,
-            otel.kind = "server",
-            http.request.method = %req.method(),
-            url.path = %req.path(),
-            http.route = route.as_deref(),
-            http.response.status_code = Empty,
-            latency_ms = Empty,
-            request_id = %request_id,
-        );
-        let parent = opentelemetry::global::get_text_map_propagator(|p| {
-            p.extract(&HeaderExtractor(req.headers()))
-        });
-        let _ = span.set_parent(parent);
-        req.extensions_mut().insert(RequestId(request_id.clone()));
-        let service = Rc::clone(&self.service);
-        Box::pin(
-            async move {
-                let mut res = service.call(req).await?;
-                let span = tracing::Span::current();
-                let status = res.status().as_u16();
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                span.record("http.response.status_code", status);
-                span.record("latency_ms", latency_ms);
-                tracing::info!(status, latency_ms, "request completed");
-                if let Ok(value) = HeaderValue::from_str(&request_id) {
-                    res.headers_mut()
-                        .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
-                }
-                Ok(res)
-            }
-            .instrument(span),
-        )
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            res.headers_mut()
+                .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        }
+        Ok(res)
     }
+    .instrument(span)
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_wanted(true, None));
+        assert!(colour_wanted(true, Some(OsStr::new(""))));
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(!colour_wanted(false, None));
+    }
 
     #[test]
     fn request_ids_are_sanitised() {

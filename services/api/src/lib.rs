@@ -144,14 +144,26 @@ impl Api {
         })
     }
 
+    /// The OpenAPI document of the mounted groups (served at `/openapi.json`); none when only
+    /// `/status` is mounted.
+    pub fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
+        openapi(self.groups)
+    }
+
     /// Registers the verifier once and the routes of every mounted group.
     pub fn configure(&self) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
         let verifier = self.verifier.clone();
         let channels = self.channels.clone().map(ugc_channels::configure);
         let metrics = self.metrics.clone().map(ugc_metrics::configure);
+        let docs = self
+            .openapi()
+            .map(|doc| ugc_web::ApiDocs::new(&doc).configure());
         move |cfg: &mut web::ServiceConfig| {
             if let Some(verifier) = &verifier {
                 cfg.app_data(verifier.clone());
+            }
+            if let Some(docs) = &docs {
+                docs(cfg);
             }
             if let Some(channels) = &channels {
                 channels(cfg);
@@ -161,6 +173,23 @@ impl Api {
             }
         }
     }
+}
+
+/// The OpenAPI document of `groups`: the channels and/or metrics documents, merged.
+pub fn openapi(groups: RouteGroups) -> Option<utoipa::openapi::OpenApi> {
+    let mut doc = match groups {
+        RouteGroups::All => {
+            let mut doc = ugc_channels::openapi::openapi();
+            doc.merge(ugc_metrics::openapi());
+            doc.info.title = "UGC API (channels + metrics)".to_owned();
+            doc
+        }
+        RouteGroups::Channels => ugc_channels::openapi::openapi(),
+        RouteGroups::Metrics => ugc_metrics::openapi(),
+        RouteGroups::StatusOnly => return None,
+    };
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    Some(doc)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         ApiConfig::from_parts(&common, &ugc_web::env::Vars::process()).unwrap_or_else(|e| e.exit());
     let telemetry = ugc_web::telemetry::init(&common)?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ugc_web::sdk_metrics::http_client())
         .load()
         .await;
     let dynamo = ugc_dynamo::client_from_config(&sdk);

@@ -48,6 +48,8 @@ pub struct CoalescingCache<K, V, E> {
     slots: Mutex<HashMap<K, Slot<V, E>>>,
     generation: AtomicU64,
     loads: AtomicU64,
+    /// The `cache` attribute of `ugc.cache.lookups`.
+    name: &'static str,
 }
 
 impl<K, V, E> CoalescingCache<K, V, E>
@@ -65,7 +67,14 @@ where
             slots: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             loads: AtomicU64::new(0),
+            name: "cache",
         }
+    }
+
+    /// Names the cache in the metrics (`ugc.cache.lookups{cache=...}`).
+    pub fn named(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
     }
 
     /// The value for `key`: a fresh cached one, the result of the load already in flight, or the
@@ -111,11 +120,14 @@ where
         let now = Instant::now();
         let mut slots = self.lock();
         match slots.get(key) {
+            // A hit is a lookup that starts no load (a fresh value, or a load already in flight).
             Some(Slot::Ready { value, expires }) if *expires > now => {
-                return Lookup::Hit(value.clone())
+                ugc_web::metrics::cache_lookup(self.name, true);
+                return Lookup::Hit(value.clone());
             }
             Some(Slot::Loading { generation, load }) => {
-                return Lookup::Wait(*generation, load.clone())
+                ugc_web::metrics::cache_lookup(self.name, true);
+                return Lookup::Wait(*generation, load.clone());
             }
             Some(Slot::Ready { .. }) => {}
             None => {
@@ -126,6 +138,7 @@ where
         }
         let generation = self.generation.fetch_add(1, Ordering::Relaxed);
         self.loads.fetch_add(1, Ordering::Relaxed);
+        ugc_web::metrics::cache_lookup(self.name, false);
         let shared = load().boxed().shared();
         slots.insert(
             key.clone(),

@@ -8,16 +8,21 @@ async fn main() -> anyhow::Result<()> {
     let common = CommonConfig::from_env().unwrap_or_else(|e| e.exit());
     let config = Config::from_env().unwrap_or_else(|e| e.exit());
     let _telemetry = ugc_web::telemetry::init(&common)?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ugc_web::sdk_metrics::http_client())
+        .load()
+        .await;
     let dynamo = ugc_dynamo::client_from_config(&sdk);
     let verifier = Verifier::new(common.require_auth().unwrap_or_else(|e| e.exit())).await?;
     let state = web::Data::new(AppState::new(config, &sdk, dynamo).await?);
     let routes = configure(state);
+    let docs = ugc_web::ApiDocs::new(&ugc_channels::openapi::openapi()).configure();
     let app = Application::build(
         common.bind()?,
         move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(web::Data::new(verifier.clone()));
             routes(cfg);
+            docs(cfg);
         },
         &common,
     )?;

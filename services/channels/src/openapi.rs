@@ -49,6 +49,7 @@ impl Modify for AccessToken {
         routes::profile::update_username,
         routes::profile::update_preferences,
         routes::resources::create_resources,
+        routes::resources::reset_stream_key_get,
         routes::resources::reset_stream_key,
         routes::assets::create_presigned_post,
         routes::assets::delete_asset,
@@ -67,6 +68,11 @@ impl Modify for AccessToken {
     modifiers(&AccessToken)
 )]
 pub struct ApiDoc;
+
+/// The document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
 
 /// The document as checked in: pretty JSON with a final newline.
 pub fn document() -> String {

@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use ugc_domain::session::{EventParseError, IvsEvent};
 use ugc_dynamo::{ApplyOutcome, Attachment};
+use ugc_web::metrics::IngestOutcome;
 use utoipa::ToSchema;
 
 use crate::error::{error_chain, IngestError};
@@ -27,6 +28,18 @@ pub enum IngestStatus {
     /// Well-formed but never storable (another source, an unmodelled event, an account-level
     /// event, a channel no user owns). Logged; EventBridge must not retry it.
     Ignored,
+}
+
+impl IngestStatus {
+    /// The `outcome` attribute of `ugc.ingest.events`.
+    pub fn metric(self) -> IngestOutcome {
+        match self {
+            Self::Stored => IngestOutcome::Stored,
+            Self::Duplicate => IngestOutcome::Duplicate,
+            Self::Pending => IngestOutcome::Pending,
+            Self::Ignored => IngestOutcome::Ignored,
+        }
+    }
 }
 
 /// 200 body of an accepted delivery.
@@ -125,8 +138,14 @@ async fn respond(req: &HttpRequest, payload: web::Payload, state: &AppState) -> 
         ))),
     };
     match outcome {
-        Ok(body) => HttpResponse::Ok().json(body),
-        Err(err) => err.into_response(),
+        Ok(body) => {
+            ugc_web::metrics::ingest_outcome(body.status.metric());
+            HttpResponse::Ok().json(body)
+        }
+        Err(err) => {
+            ugc_web::metrics::ingest_outcome(IngestOutcome::Refused);
+            err.into_response()
+        }
     }
 }
 
@@ -161,6 +180,12 @@ async fn handle(
             ));
         }
     };
+    let lag = time::OffsetDateTime::now_utc() - event.time;
+    ugc_web::metrics::ingest_lag(if lag.is_positive() {
+        lag.unsigned_abs()
+    } else {
+        std::time::Duration::ZERO
+    });
     store(state, &event).await
 }
 

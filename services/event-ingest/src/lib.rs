@@ -125,10 +125,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn configure(
     state: web::Data<AppState>,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    let docs = ugc_web::ApiDocs::new(&openapi::openapi()).configure();
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
             .route("/streamEvents", web::post().to(ingest::post_stream_events))
-            .route("/", web::post().to(ingest::post_root));
+            .route("/", web::post().to(ingest::post_root))
+            .configure(docs.clone());
     }
 }
 

@@ -57,6 +57,11 @@ impl Modify for Additions {
     }
 }
 
+/// The document served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
 /// The document as checked in: pretty JSON with a trailing newline.
 pub fn document() -> String {
     let mut json = ApiDoc::openapi()

@@ -123,6 +123,7 @@ impl AppState {
                             grace_s = grace.as_secs_f64(),
                             "session live in the store but not broadcasting on IVS; ended"
                         );
+                        ugc_web::metrics::reconciler_correction("session_ended");
                     }
                     report.ended.push((channel_arn, stream_id));
                 }

@@ -61,6 +61,13 @@ pub fn render(running: &Running) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("API (channels+metrics)", running.api_url.clone()),
         (
+            "API docs (offline)",
+            format!(
+                "{}/docs/ ({0}/openapi.json; event-ingest: {}/docs/)",
+                running.api_url, running.ingest_url
+            ),
+        ),
+        (
             "event-ingest",
             format!("{}/streamEvents", running.ingest_url),
         ),
@@ -81,6 +88,11 @@ pub fn render(running: &Running) -> String {
         (
             "",
             "make stream USER=<username> [STOP=1|STARVE=1|RECOVER=1|BREACH=1]".to_owned(),
+        ),
+        (
+            "Metrics",
+            "a summary line per service every 10 s while traffic flows (METRICS_LOG_INTERVAL)"
+                .to_owned(),
         ),
         (
             "DynamoDB Local",

@@ -303,6 +303,7 @@ async fn wire_and_serve(
         "ugc-local",
     );
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ugc_web::sdk_metrics::http_client())
         .endpoint_url(emulator_url)
         .region(aws_config::Region::new(config.region.clone()))
         .credentials_provider(credentials)

@@ -115,6 +115,10 @@ async fn serve() -> Result<(), Failure> {
     if !pairs.iter().any(|(k, _)| k == "LOG_FORMAT") {
         pairs.push(("LOG_FORMAT".to_owned(), "text".to_owned()));
     }
+    // A one-line metrics summary per service every 10 s while traffic flows.
+    if !pairs.iter().any(|(k, _)| k == "METRICS_LOG_INTERVAL") {
+        pairs.push(("METRICS_LOG_INTERVAL".to_owned(), "10s".to_owned()));
+    }
     let common = CommonConfig::from_vars(&Vars::from_pairs(pairs))
         .map_err(|e| Failure::Runtime(e.to_string()))?;
     let telemetry =

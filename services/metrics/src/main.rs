@@ -14,17 +14,20 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = ugc_web::telemetry::init(&common)?;
 
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ugc_web::sdk_metrics::http_client())
         .load()
         .await;
     let dynamo = ugc_dynamo::client_from_config(&sdk);
     let state = web::Data::new(AppState::new(config, &sdk, dynamo).await?);
     let verifier = web::Data::new(Verifier::new(&auth).await?);
     let routes = configure(state);
+    let docs = ugc_web::ApiDocs::new(&ugc_metrics::openapi()).configure();
     let app = Application::build(
         common.bind()?,
         move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(verifier.clone());
             routes(cfg);
+            docs(cfg);
         },
         &common,
     )?;

@@ -6,7 +6,9 @@
 
 mod auth;
 mod cors;
+mod docs;
 mod errors;
+mod metrics;
 mod rate_limits;
 mod status;
 mod telemetry;

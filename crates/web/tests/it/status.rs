@@ -90,3 +90,31 @@ async fn healthcheck_fails_on_a_non_200_status() {
     .unwrap();
     assert!(result.unwrap_err().contains("503"));
 }
+
+#[tokio::test]
+async fn json_responses_carry_the_utf8_charset_like_upstream() {
+    let app = crate::spawn_app(
+        &ugc_web::CommonConfig::for_tests(),
+        |cfg: &mut actix_web::web::ServiceConfig| {
+            cfg.route(
+                "/thing",
+                actix_web::web::get().to(|| async {
+                    actix_web::HttpResponse::Ok().json(serde_json::json!({"a": "é"}))
+                }),
+            );
+        },
+    );
+    let res = app.client.get(app.url("/thing")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    // Error bodies too.
+    let res = app.client.get(app.url("/nope")).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+}

@@ -69,12 +69,26 @@ async fn request_spans_are_exported_over_otlp_http() {
     guard.shutdown().await;
 
     let received = received.lock().unwrap();
-    let (path, content_type, body) = received
+    let (_, content_type, body) = received
         .posts
-        .first()
-        .expect("the collector received an export");
-    assert_eq!(path, "/v1/traces");
+        .iter()
+        .find(|p| p.0 == "/v1/traces")
+        .expect("the collector received the spans");
     assert_eq!(content_type, "application/x-protobuf");
+    // The metrics go through the same exporter setup, flushed on shutdown.
+    let (_, content_type, metrics) = received
+        .posts
+        .iter()
+        .find(|p| p.0 == "/v1/metrics")
+        .expect("the collector received the metrics");
+    assert_eq!(content_type, "application/x-protobuf");
+    let has = |needle: &[u8]| metrics.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(b"http.server.request.duration"),
+        "RED histogram exported"
+    );
+    assert!(has(b"/status"), "by route pattern");
+    assert!(has(b"process.memory.rss"), "RSS exported");
     let contains = |needle: &[u8]| {
         received
             .posts

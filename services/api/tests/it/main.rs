@@ -66,3 +66,63 @@ async fn service_name_selects_the_route_groups() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_api_describes_itself_offline() {
+    let env = TestEnv::start().await;
+    let url = serve(&env, "all").await;
+    let res = reqwest::get(format!("{url}/openapi.json")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    let doc: serde_json::Value = res.json().await.unwrap();
+    // Both groups, and the SPA's GET of the stream-key reset, deprecated in favour of POST.
+    let reset = &doc["paths"]["/channel/streamKey/reset"];
+    assert_eq!(reset["get"]["deprecated"], true, "{reset}");
+    assert!(reset["post"].is_object() && reset["post"]["deprecated"].is_null());
+    assert!(doc["paths"]["/channels"].is_object());
+    assert!(doc["paths"]["/metrics/{channelResourceId}/streamSessions"].is_object());
+
+    // The docs page and its assets come from the binary, not a CDN.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = client.get(format!("{url}/docs")).send().await.unwrap();
+    assert_eq!(res.status(), 308);
+    assert_eq!(res.headers()["location"], "/docs/");
+    let page = client.get(format!("{url}/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page loads nothing from elsewhere: {html}"
+    );
+    let init = client
+        .get(format!("{url}/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/openapi.json"), "{init}");
+    let bundle = client
+        .get(format!("{url}/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.status(), 200);
+    assert!(bundle.bytes().await.unwrap().len() > 100_000);
+
+    // Only `/status` when no group is mounted.
+    let url = serve(&env, "other").await;
+    assert_eq!(status(format!("{url}/openapi.json")).await, 404);
+}

@@ -48,8 +48,8 @@ impl PublicCache {
     /// `ttl`: how stale a public read may be (`PUBLIC_CACHE_TTL`, about a second).
     pub fn new(ttl: std::time::Duration) -> Self {
         Self {
-            pages: CoalescingCache::new(ttl, PAGE_CACHE_CAPACITY),
-            directory: CoalescingCache::new(ttl, 1),
+            pages: CoalescingCache::new(ttl, PAGE_CACHE_CAPACITY).named("channel_page"),
+            directory: CoalescingCache::new(ttl, 1).named("directory"),
         }
     }
 }

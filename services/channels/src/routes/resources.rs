@@ -25,11 +25,13 @@ pub const PROVISIONING_LEASE: Duration = Duration::from_secs(30);
 pub const PROVISIONING_WAIT: Duration = Duration::from_secs(10);
 const PROVISIONING_POLL: Duration = Duration::from_millis(150);
 
+// The deprecated GET is still served: the SPA calls it.
+#[allow(deprecated)]
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/channel/resources/create").route(web::post().to(create_resources)))
         .service(
             web::resource("/channel/streamKey/reset")
-                .route(web::get().to(reset_stream_key))
+                .route(web::get().to(reset_stream_key_get))
                 .route(web::post().to(reset_stream_key)),
         );
 }
@@ -195,6 +197,28 @@ async fn cleanup(state: &AppState, channel_arn: &str, room: Option<&str>) {
 pub struct StreamKeyReset {
     /// The new secret stream key.
     pub stream_key_value: String,
+}
+
+/// The SPA's `GET` form of the stream-key reset (upstream's only method); deprecated in favour of
+/// `POST`, which it answers identically.
+#[utoipa::path(
+    get, path = "/channel/streamKey/reset", tag = "profile",
+    operation_id = "reset_stream_key_get",
+    responses(
+        (status = 200, body = StreamKeyReset),
+        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        (status = 500, description = "`ResetStreamKeyException`", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+    ),
+    security(("accessToken" = []))
+)]
+#[deprecated(note = "the SPA's GET; use POST /channel/streamKey/reset")]
+pub async fn reset_stream_key_get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    reset_stream_key(state, user).await
 }
 
 /// Stops a live stream, replaces the stream key and returns the new one. `GET` stays for the SPA;

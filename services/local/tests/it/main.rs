@@ -146,5 +146,27 @@ async fn a_user_registers_confirms_streams_and_goes_live() {
         .channel
         .starts_with("arn:aws:ivs:us-east-1:123456789012:channel/"));
 
+    // The broadcast shows in the metrics `make run` prints: IVS events stored by event-ingest,
+    // with their lag, and the API's requests by route pattern.
+    let summary = ugc_web::metrics::summary();
+    assert!(
+        summary.ingest.get("stored").copied().unwrap_or(0) > 0,
+        "{summary}"
+    );
+    assert!(summary.ingest_lag.0 > 0, "{summary}");
+    let requests = |service: &str, route: &str| {
+        summary
+            .routes
+            .get(&(service.to_owned(), route.to_owned()))
+            .map_or(0, |r| r.requests)
+    };
+    assert!(requests("event-ingest", "/streamEvents") > 0, "{summary}");
+    assert!(requests("api", "/channels") > 0, "{summary}");
+    let text = summary.to_string();
+    assert!(
+        text.contains("metrics api: ") && text.contains("metrics event-ingest: "),
+        "{text}"
+    );
+
     running.shutdown().await;
 }
