@@ -133,16 +133,11 @@ impl Connection {
                     }
                 }
                 _ = tick.tick() => {
-                    match self.publisher.as_mut() {
-                        Some(publisher) => {
-                            if !publisher.tick() {
-                                return Ok(());
-                            }
-                        }
-                        None if tokio::time::Instant::now() >= setup_deadline => {
-                            return Err(ConnectionError::SetupTimeout(SETUP_TIMEOUT));
-                        }
-                        None => {}
+                    if self.publisher.as_mut().is_some_and(|p| !p.tick()) {
+                        return Ok(());
+                    }
+                    if self.publisher.is_none() && tokio::time::Instant::now() >= setup_deadline {
+                        return Err(ConnectionError::SetupTimeout(SETUP_TIMEOUT));
                     }
                 }
             }
