@@ -7,6 +7,7 @@
 //! | `UGC_API_PORT` | channels + metrics (the combined `api` layout) | `8080` |
 //! | `UGC_INGEST_PORT` | event-ingest | `8090` |
 //! | `UGC_EMULATOR_PORT` | the AWS emulator (Cognito, IVS, chat WebSocket, S3, ...) | `4566` |
+//! | `UGC_RTMP_PORT` | RTMP ingest of the emulator (OBS/ffmpeg publish `rtmp://127.0.0.1:<port>/app/<streamKey>`) | `1935` |
 //! | `UGC_DYNAMODB_ENDPOINT` | DynamoDB Local (started by `scripts/run.sh`) | `http://127.0.0.1:8000` |
 //! | `UGC_DATA_DIR` | where the emulator keeps its state (`<dir>/emulator`) | `.local` |
 //! | `UGC_TABLE_PREFIX` | table names `<prefix>Channels`, `<prefix>Streams` | `ugc-local-` |
@@ -31,6 +32,7 @@ use ugc_web::env::{ConfigError, Vars};
 pub const DEFAULT_API_PORT: u16 = 8080;
 pub const DEFAULT_INGEST_PORT: u16 = 8090;
 pub const DEFAULT_EMULATOR_PORT: u16 = 4566;
+pub const DEFAULT_RTMP_PORT: u16 = 1935;
 pub const DEFAULT_DYNAMODB_ENDPOINT: &str = "http://127.0.0.1:8000";
 
 /// Variables the platform computes itself; a value in the environment is ignored for these.
@@ -67,6 +69,9 @@ pub struct LocalConfig {
     pub api_port: u16,
     pub ingest_port: u16,
     pub emulator_port: u16,
+    /// The emulator's RTMP ingest; channels' `ingestEndpoint` and `playbackUrl` point at the
+    /// emulator's own RTMP listener and HLS origin.
+    pub rtmp_port: u16,
     pub dynamodb_endpoint: String,
     /// The emulator's state directory; `None` keeps it in memory (tests).
     pub emulator_data_dir: Option<PathBuf>,
@@ -97,6 +102,7 @@ impl Default for LocalConfig {
             api_port: DEFAULT_API_PORT,
             ingest_port: DEFAULT_INGEST_PORT,
             emulator_port: DEFAULT_EMULATOR_PORT,
+            rtmp_port: DEFAULT_RTMP_PORT,
             dynamodb_endpoint: DEFAULT_DYNAMODB_ENDPOINT.to_owned(),
             emulator_data_dir: Some(PathBuf::from(".local/emulator")),
             table_prefix: "ugc-local-".to_owned(),
@@ -127,6 +133,7 @@ impl LocalConfig {
             api_port: 0,
             ingest_port: 0,
             emulator_port: 0,
+            rtmp_port: 0,
             dynamodb_endpoint: dynamodb_endpoint.into(),
             emulator_data_dir: None,
             table_prefix: format!("t{unique}-"),
@@ -171,6 +178,7 @@ impl LocalConfig {
             api_port: vars.or_default("UGC_API_PORT", d.api_port)?,
             ingest_port: vars.or_default("UGC_INGEST_PORT", d.ingest_port)?,
             emulator_port: vars.or_default("UGC_EMULATOR_PORT", d.emulator_port)?,
+            rtmp_port: vars.or_default("UGC_RTMP_PORT", d.rtmp_port)?,
             dynamodb_endpoint,
             emulator_data_dir: Some(data_dir.join("emulator")),
             table_prefix: vars.raw("UGC_TABLE_PREFIX").unwrap_or(d.table_prefix),
