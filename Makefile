@@ -79,14 +79,14 @@ test-infra: ## Offline infrastructure tests: tsc, CDK assertions, synth, cfn-lin
 # Local platform: no AWS account, no Docker. `make run` in one terminal, the others in another.
 SEED_COUNT ?= 50
 OFFLINE_SESSION_COUNT ?= 1
-STREAM_ACTION = $(if $(STOP),stop,$(if $(STARVE),starve,$(if $(RECOVER),recover,$(if $(BREACH),breach,$(if $(FAIL),fail,start)))))
+STREAM_ACTION = $(if $(STOP),stop,$(if $(STARVE),starve,$(if $(RECOVER),recover,$(if $(BREACH),breach,$(if $(FAIL),fail,$(if $(START),start,publish))))))
 
 .PHONY: run stream seed
 
 run: ## The whole platform on 127.0.0.1 (DynamoDB Local + emulator + services); data kept in .local/
 	@scripts/run.sh
 
-stream: ## Broadcast on a user's channel: USER=<name> [STOP=1|STARVE=1|RECOVER=1|BREACH=1|FAIL=1]
+stream: ## Publish a test pattern over RTMP to a user's channel: USER=<name> (simulated: START=1|STOP=1|STARVE=1|RECOVER=1|BREACH=1|FAIL=1)
 	@$(if $(filter command line,$(origin USER)),,$(error make stream needs USER=<username>))
 	@scripts/stream.sh "$(USER)" $(STREAM_ACTION)
 

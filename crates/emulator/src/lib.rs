@@ -15,6 +15,7 @@ pub mod cognito;
 pub mod creators;
 pub mod events;
 pub mod ivs;
+pub mod media;
 pub mod s3;
 pub mod secrets;
 

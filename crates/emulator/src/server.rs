@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 
 use crate::core::config::EmulatorConfig;
+use crate::media::{self, MediaConfig};
 use crate::{chat, cloudwatch, cognito, creators, events, ivs, s3, secrets};
 
 /// State of every emulated service, shared by all workers. Services reach each other only through
@@ -21,15 +22,30 @@ pub struct Shared {
     pub creators: creators::Creators,
     pub s3: s3::S3,
     pub events: events::Events,
+    pub media: media::Media,
 }
 
 impl Shared {
     pub fn load(config: EmulatorConfig) -> anyhow::Result<Self> {
+        Self::load_with_media(config, None)
+    }
+
+    /// With `media` (its RTMP address already bound), channels hand out the local RTMP ingest and
+    /// HLS playback URLs and the emulator serves them.
+    pub fn load_with_media(
+        config: EmulatorConfig,
+        media: Option<MediaConfig>,
+    ) -> anyhow::Result<Self> {
         let dir = config.data_dir.as_deref();
+        let endpoints = media.as_ref().map(|m| ivs::MediaEndpoints {
+            ingest: m.rtmp_bind.to_string(),
+            playback_origin: format!("http://{}", config.bind),
+        });
         Ok(Self {
             cognito: cognito::Cognito::load(dir, &config)?,
             secrets: secrets::Secrets::load(dir, &config)?,
-            ivs: ivs::Ivs::load(dir, &config)?,
+            ivs: ivs::Ivs::load(dir, &config)?.with_endpoints(endpoints),
+            media: media::Media::new(media),
             chat: chat::Chat::load(dir, &config)?,
             cloudwatch: cloudwatch::CloudWatch::load(dir, &config)?,
             creators: creators::Creators::load(dir, &config)?,
@@ -42,18 +58,41 @@ impl Shared {
 
 pub struct Emulator {
     port: u16,
+    rtmp: Option<std::net::SocketAddr>,
     shared: Arc<Shared>,
     server: Server,
 }
 
 impl Emulator {
     /// Loads the state and binds the listener; the server runs once `run_until_stopped` is awaited.
-    pub fn build(mut config: EmulatorConfig) -> anyhow::Result<Self> {
+    pub fn build(config: EmulatorConfig) -> anyhow::Result<Self> {
+        Self::build_with_media(config, None)
+    }
+
+    /// [`Emulator::build`] plus, with `media`, the RTMP listener and HLS playback.
+    pub fn build_with_media(
+        mut config: EmulatorConfig,
+        mut media: Option<MediaConfig>,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)?;
         // Services that print their own URL (Cognito's token issuer) need the real port, not 0.
         config.bind = listener.local_addr()?;
         let port = config.bind.port();
-        let shared = Arc::new(Shared::load(config)?);
+        let rtmp_listener = match media.as_mut() {
+            Some(media) => {
+                let rtmp = TcpListener::bind(media.rtmp_bind).map_err(|e| {
+                    anyhow::anyhow!("cannot listen for RTMP on {}: {e}", media.rtmp_bind)
+                })?;
+                media.rtmp_bind = rtmp.local_addr()?;
+                Some(rtmp)
+            }
+            None => None,
+        };
+        let rtmp = media.as_ref().map(|m| m.rtmp_bind);
+        let shared = Arc::new(Shared::load_with_media(config, media)?);
+        if let Some(listener) = rtmp_listener {
+            media::spawn_listener(shared.clone(), listener)?;
+        }
         let data = web::Data::from(shared.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -66,6 +105,7 @@ impl Emulator {
         .run();
         Ok(Self {
             port,
+            rtmp,
             shared,
             server,
         })
@@ -73,6 +113,11 @@ impl Emulator {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The RTMP listener's address, when media is served.
+    pub fn rtmp_addr(&self) -> Option<std::net::SocketAddr> {
+        self.rtmp
     }
 
     pub fn shared(&self) -> Arc<Shared> {
@@ -92,6 +137,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ivs::configure(cfg);
     chat::configure(cfg);
     events::configure(cfg);
+    media::configure(cfg);
     creators::configure(cfg);
     s3::configure(cfg);
 }

@@ -77,6 +77,18 @@ pub fn render(running: &Running) -> String {
             format!("{} (pool {})", running.emulator_url, running.pool_id),
         ),
         ("Chat WebSocket", running.chat_ws_url.clone()),
+        (
+            "RTMP ingest (OBS)",
+            format!("{} + the channel's stream key", running.rtmp_url),
+        ),
+        (
+            "",
+            "OBS: Settings → Stream → Service \"Custom...\", Server = the URL above".to_owned(),
+        ),
+        (
+            "",
+            "make stream USER=<username>   publishes a test pattern there".to_owned(),
+        ),
         ("E-mail outbox", running.outbox_url()),
         (
             "Broadcast control",
@@ -87,7 +99,8 @@ pub fn render(running: &Running) -> String {
         ),
         (
             "",
-            "make stream USER=<username> [STOP=1|STARVE=1|RECOVER=1|BREACH=1]".to_owned(),
+            "make stream USER=<username> START=1|STOP=1|STARVE=1|RECOVER=1|BREACH=1 (simulated)"
+                .to_owned(),
         ),
         (
             "Metrics",

@@ -17,6 +17,8 @@ env_vars! {
     UGC_INGEST_PORT: "`8090`" => "Port of event-ingest.";
     UGC_EMULATOR_PORT: "`4566`" => "Port of the AWS emulator (Cognito, IVS, chat WebSocket, S3, \
         ...).";
+    UGC_RTMP_PORT: "`1935`" => "RTMP ingest of the emulator (OBS/ffmpeg publish \
+        `rtmp://127.0.0.1:<port>/app/<streamKey>`).";
     UGC_DYNAMODB_ENDPOINT: "`http://127.0.0.1:8000`" => "DynamoDB Local (started by \
         `scripts/run.sh`).";
     UGC_DATA_DIR: "`.local`" => "Where the emulator keeps its state (`<dir>/emulator`) and \
@@ -41,6 +43,7 @@ env_vars! {
 pub const DEFAULT_API_PORT: u16 = 8080;
 pub const DEFAULT_INGEST_PORT: u16 = 8090;
 pub const DEFAULT_EMULATOR_PORT: u16 = 4566;
+pub const DEFAULT_RTMP_PORT: u16 = 1935;
 pub const DEFAULT_DYNAMODB_ENDPOINT: &str = "http://127.0.0.1:8000";
 
 /// Variables the platform computes itself; a value in the environment is ignored for these.
@@ -77,6 +80,9 @@ pub struct LocalConfig {
     pub api_port: u16,
     pub ingest_port: u16,
     pub emulator_port: u16,
+    /// The emulator's RTMP ingest; channels' `ingestEndpoint` and `playbackUrl` point at the
+    /// emulator's own RTMP listener and HLS origin.
+    pub rtmp_port: u16,
     pub dynamodb_endpoint: String,
     /// The emulator's state directory; `None` keeps it in memory (tests).
     pub emulator_data_dir: Option<PathBuf>,
@@ -107,6 +113,7 @@ impl Default for LocalConfig {
             api_port: DEFAULT_API_PORT,
             ingest_port: DEFAULT_INGEST_PORT,
             emulator_port: DEFAULT_EMULATOR_PORT,
+            rtmp_port: DEFAULT_RTMP_PORT,
             dynamodb_endpoint: DEFAULT_DYNAMODB_ENDPOINT.to_owned(),
             emulator_data_dir: Some(PathBuf::from(".local/emulator")),
             table_prefix: "ugc-local-".to_owned(),
@@ -137,6 +144,7 @@ impl LocalConfig {
             api_port: 0,
             ingest_port: 0,
             emulator_port: 0,
+            rtmp_port: 0,
             dynamodb_endpoint: dynamodb_endpoint.into(),
             emulator_data_dir: None,
             table_prefix: format!("t{unique}-"),
@@ -181,6 +189,7 @@ impl LocalConfig {
             api_port: vars.or_default(&var::UGC_API_PORT, d.api_port)?,
             ingest_port: vars.or_default(&var::UGC_INGEST_PORT, d.ingest_port)?,
             emulator_port: vars.or_default(&var::UGC_EMULATOR_PORT, d.emulator_port)?,
+            rtmp_port: vars.or_default(&var::UGC_RTMP_PORT, d.rtmp_port)?,
             dynamodb_endpoint,
             emulator_data_dir: Some(data_dir.join("emulator")),
             table_prefix: vars.raw(&var::UGC_TABLE_PREFIX).unwrap_or(d.table_prefix),

@@ -23,6 +23,7 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 use ugc_api::{Api, ApiConfig};
 use ugc_dynamo::TableNames;
+use ugc_emulator::media::MediaConfig;
 use ugc_emulator::{Emulator, EmulatorConfig, Shared};
 use ugc_web::env::{ConfigError, Vars};
 use ugc_web::{Application, CommonConfig};
@@ -61,6 +62,8 @@ pub struct Running {
     pub emulator_url: String,
     /// `ws://127.0.0.1:<port>/ws`: the IVS Chat messaging WebSocket.
     pub chat_ws_url: String,
+    /// `rtmp://127.0.0.1:<port>/app/`: where OBS or ffmpeg publish (with the stream key appended).
+    pub rtmp_url: String,
     pub dynamodb_endpoint: String,
     pub pool_id: String,
     pub client_id: String,
@@ -201,15 +204,22 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the emulator's data directory {}", dir.display()))?;
     }
-    let emulator = Emulator::build(EmulatorConfig {
-        bind: SocketAddr::from((Ipv4Addr::LOCALHOST, config.emulator_port)),
-        data_dir: config.emulator_data_dir.clone(),
-        region: config.region.clone(),
-        account_id: config.account_id.clone(),
-        access_key_id: config.access_key_id.clone(),
-        secret_access_key: config.secret_access_key.clone(),
-        event_target: None,
-    })
+    let media = MediaConfig {
+        rtmp_bind: SocketAddr::from((Ipv4Addr::LOCALHOST, config.rtmp_port)),
+        ..MediaConfig::default()
+    };
+    let emulator = Emulator::build_with_media(
+        EmulatorConfig {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, config.emulator_port)),
+            data_dir: config.emulator_data_dir.clone(),
+            region: config.region.clone(),
+            account_id: config.account_id.clone(),
+            access_key_id: config.access_key_id.clone(),
+            secret_access_key: config.secret_access_key.clone(),
+            event_target: None,
+        },
+        Some(media),
+    )
     .map_err(|e| {
         let in_use = e
             .downcast_ref::<std::io::Error>()
@@ -225,6 +235,10 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
         }
     })?;
     let emulator_url = format!("http://127.0.0.1:{}", emulator.port());
+    let rtmp_url = emulator
+        .rtmp_addr()
+        .map(|addr| format!("rtmp://{addr}/app/"))
+        .unwrap_or_default();
     let shared = emulator.shared();
     let emulator_task = tokio::spawn(emulator.run_until_stopped());
 
@@ -247,6 +261,7 @@ pub async fn start(config: LocalConfig) -> Result<Running, StartError> {
             tasks.push((EMULATOR, emulator_task));
             Ok(Running {
                 chat_ws_url: format!("{}/ws", emulator_url.replacen("http://", "ws://", 1)),
+                rtmp_url,
                 api_url,
                 ingest_url,
                 emulator_url,

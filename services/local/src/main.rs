@@ -16,6 +16,8 @@ Usage:
   ugc-local seed [--count N] [--offline N] [--prefix NAME]
                                           demo users, channels, follows, live and past sessions
                                           (SEED_COUNT, default 50; OFFLINE_SESSION_COUNT, default 1)
+  ugc-local stream <username>             publish the test pattern over RTMP to a user's channel
+                                          (real video: events, HLS playback, metrics; Ctrl-C stops)
   ugc-local stream <username> [start|stop|starve|recover|breach|fail]
                                           drive the broadcast simulator on a user's channel
 
@@ -273,10 +275,18 @@ async fn seed(args: &[String]) -> Result<(), Failure> {
 async fn stream(args: &[String]) -> Result<(), Failure> {
     let (_, positional) = options(args, &[])?;
     let (username, action) = match positional.as_slice() {
-        [user] => (user.clone(), "start".to_owned()),
+        [user] => (user.clone(), "publish".to_owned()),
         [user, action] => (user.clone(), action.clone()),
         _ => return Err(Failure::Usage("stream needs a username".to_owned())),
     };
+    if action == "publish" {
+        let client = Client::new(Platform::load(&platform_file())?)?;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        ugc_local::stream::publish(&client, &username, stop).await?;
+        return Ok(());
+    }
     if !ugc_local::stream::ACTIONS.contains(&action.as_str()) {
         return Err(Failure::Usage(format!("unknown action {action:?}")));
     }

@@ -8,6 +8,10 @@
 //! - `KeyframeInterval` ≈ 2 s; no samples while starving;
 //! - `ConcurrentViews` grows from a handful towards ~150 over the first half hour, with noise, and
 //!   keeps going while the stream is starving.
+//!
+//! A real broadcast (RTMP ingest) carries measurements: its `IngestFramerate`,
+//! `IngestVideoBitrate` and `KeyframeInterval` are what the encoder actually sent (the latest
+//! measurement at most 10 s old at each sample time), not the synthetic values.
 
 use time::OffsetDateTime;
 
@@ -99,8 +103,34 @@ fn starving(b: &BroadcastRecord, t: f64) -> bool {
         .any(|(s, e)| t >= epoch(*s) && e.is_none_or(|e| t < epoch(e)))
 }
 
+/// How old a measurement of a real broadcast may be to stand for a sample time.
+const MEASUREMENT_VALIDITY: f64 = 10.0;
+
+/// The measured value of an ingest metric at `t`: the latest measurement taken at or before `t`.
+fn measured(metric: &str, b: &BroadcastRecord, t: f64) -> Option<f64> {
+    let latest = b
+        .measured
+        .iter()
+        .rev()
+        .find(|m| epoch(m.time) <= t + 0.5)
+        .filter(|m| t - epoch(m.time) <= MEASUREMENT_VALIDITY)?;
+    match metric {
+        "IngestFramerate" => Some(latest.framerate),
+        "IngestVideoBitrate" => Some(latest.video_bitrate),
+        "KeyframeInterval" => latest.keyframe_interval,
+        _ => None,
+    }
+}
+
 /// The value of `metric` at `t` during broadcast `b`, or `None` when IVS would publish nothing.
 fn sample(metric: &str, channel: &str, b: &BroadcastRecord, t: f64) -> Option<f64> {
+    if !b.measured.is_empty() && metric != "ConcurrentViews" {
+        return match (metric, starving(b, t)) {
+            ("KeyframeInterval", true) => None,
+            (_, true) => Some(0.0),
+            _ => measured(metric, b, t),
+        };
+    }
     let second = t.floor() as i64;
     let noise = unit(channel, &b.stream_id, metric, second);
     let starved = starving(b, t);
@@ -163,6 +193,7 @@ mod tests {
                 datetime!(2026-01-01 12:10:00 UTC),
                 Some(datetime!(2026-01-01 12:12:00 UTC)),
             )],
+            measured: Vec::new(),
         }
     }
 
@@ -232,6 +263,43 @@ mod tests {
         let start = at(datetime!(2026-01-01 11:59:00 UTC));
         let s = series("IngestFramerate", "ch", &[b], 5, start, start + 600.0, now);
         assert_eq!(s.len(), 12);
+    }
+
+    #[test]
+    fn real_broadcasts_report_what_was_measured() {
+        let mut b = broadcast();
+        b.measured = (0..60)
+            .map(|s| crate::ivs::IngestSample {
+                time: datetime!(2026-01-01 12:00:00 UTC) + time::Duration::seconds(s),
+                video_bitrate: 1_000_000.0,
+                framerate: 25.0,
+                keyframe_interval: Some(2.0),
+            })
+            .collect();
+        let now = datetime!(2026-01-02 00:00:00 UTC);
+        let start = at(datetime!(2026-01-01 12:00:00 UTC));
+        let fps = series(
+            "IngestFramerate",
+            "ch",
+            &[b.clone()],
+            5,
+            start,
+            start + 60.0,
+            now,
+        );
+        assert_eq!(fps.len(), 12);
+        assert!(fps.iter().all(|(_, a)| a.value(Stat::Average) == 25.0));
+        // No measurement after the first minute (plus its validity): no data, not synthetic data.
+        let later = series(
+            "IngestVideoBitrate",
+            "ch",
+            &[b],
+            5,
+            start + 120.0,
+            start + 180.0,
+            now,
+        );
+        assert!(later.is_empty());
     }
 
     #[test]

@@ -150,7 +150,20 @@ pub fn broadcast(
     channel: &str,
     action: BroadcastAction,
 ) -> Result<BroadcastOutcome, AwsError> {
-    let change = shared.ivs.apply_broadcast(channel, action)?;
+    broadcast_measured(shared, channel, action, None)
+}
+
+/// [`broadcast`] from a real encoder, with what was measured (a Limit Breach's excess bitrate).
+/// The RTMP ingest and the simulator share this one path to IVS state and EventBridge.
+pub fn broadcast_measured(
+    shared: &Shared,
+    channel: &str,
+    action: BroadcastAction,
+    exceeded_by: Option<u64>,
+) -> Result<BroadcastOutcome, AwsError> {
+    let change = shared
+        .ivs
+        .apply_broadcast_measured(channel, action, exceeded_by)?;
     let envelopes = shared.events.publish(change.events.clone());
     Ok(BroadcastOutcome { change, envelopes })
 }

@@ -548,6 +548,7 @@ fn put_metadata(shared: &Shared, body: &[u8]) -> Result<Reply, AwsError> {
             .ok_or_else(not_broadcasting)
     })?;
     ivs.admit_metadata(channel_id)?;
+    shared.media.queue_metadata(channel_id, &metadata);
     ivs.store_metadata(channel_id, metadata);
     Ok(Reply::NoContent)
 }
@@ -771,7 +772,7 @@ async fn received_metadata(shared: web::Data<Shared>, path: web::Path<String>) -
 fn channel_json(ivs: &Ivs, c: &Channel) -> Value {
     let mut out = channel_summary_json(ivs, c);
     let details = json!({
-        "ingestEndpoint": format!("{}.global-contribute.live-video.net", c.host),
+        "ingestEndpoint": ingest_endpoint(ivs, c),
         "playbackUrl": playback_url(ivs, c),
         "srt": {
             "endpoint": format!("{}.srt.live-video.net", c.host),
@@ -818,7 +819,10 @@ fn stream_key_json(ivs: &Ivs, key: &StreamKey, with_value: bool) -> Value {
 }
 
 fn session_json(ivs: &Ivs, s: &Session) -> Value {
-    let ingest = ingest_configuration(&s.channel.channel_type);
+    let ingest = s
+        .ingest
+        .clone()
+        .unwrap_or_else(|| ingest_configuration(&s.channel.channel_type));
     let events: Vec<Value> = s
         .events
         .iter()
@@ -848,14 +852,29 @@ fn session_json(ivs: &Ivs, s: &Session) -> Value {
     body
 }
 
+/// The channel's HLS URL: IVS's playback host, or the emulator's own origin when it serves media.
 fn playback_url(ivs: &Ivs, c: &Channel) -> String {
+    let origin = match &ivs.endpoints {
+        Some(endpoints) => endpoints.playback_origin.clone(),
+        None => format!(
+            "https://{host}.{region}.playback.live-video.net",
+            host = c.host,
+            region = ivs.region
+        ),
+    };
     format!(
-        "https://{host}.{region}.playback.live-video.net/api/video/v1/{region}.{account}.channel.{id}.m3u8",
-        host = c.host,
+        "{origin}/api/video/v1/{region}.{account}.channel.{id}.m3u8",
         region = ivs.region,
         account = ivs.account_id,
         id = c.id,
     )
+}
+
+fn ingest_endpoint(ivs: &Ivs, c: &Channel) -> String {
+    match &ivs.endpoints {
+        Some(endpoints) => endpoints.ingest.clone(),
+        None => format!("{}.global-contribute.live-video.net", c.host),
+    }
 }
 
 fn timestamp(t: OffsetDateTime) -> String {

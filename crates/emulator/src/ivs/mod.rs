@@ -41,10 +41,38 @@ pub struct Ivs {
     store: Store<State>,
     metadata: Mutex<HashMap<String, Vec<MetadataRecord>>>,
     metadata_rate: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// What real encoders sent, by stream id (in memory: measurements, not platform state).
+    ingest: Mutex<HashMap<String, Vec<IngestSample>>>,
+    /// Where channels say to publish and play when the emulator serves the media itself.
+    endpoints: Option<MediaEndpoints>,
+}
+
+/// The local media endpoints channels hand out instead of IVS's.
+#[derive(Clone, Debug)]
+pub struct MediaEndpoints {
+    /// `ingestEndpoint`: the RTMP listener, `host:port`.
+    pub ingest: String,
+    /// The HTTP origin serving `/api/video/v1/...m3u8`, e.g. `http://127.0.0.1:4566`.
+    pub playback_origin: String,
+}
+
+/// Most ingest measurements kept per stream (one a second: several hours).
+const MAX_INGEST_SAMPLES: usize = 20_000;
+
+/// One measurement of what a real encoder sends, taken by the RTMP ingest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IngestSample {
+    pub time: OffsetDateTime,
+    /// Bits per second of video.
+    pub video_bitrate: f64,
+    /// Frames per second.
+    pub framerate: f64,
+    /// Seconds between keyframes, when at least two were seen.
+    pub keyframe_interval: Option<f64>,
 }
 
 /// One broadcast (stream session) of a channel, as CloudWatch needs it to synthesise metrics.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BroadcastRecord {
     pub stream_id: String,
     pub start: OffsetDateTime,
@@ -52,6 +80,8 @@ pub struct BroadcastRecord {
     pub end: Option<OffsetDateTime>,
     /// Starvation intervals; the last one has no end while the stream is starving.
     pub starved: Vec<(OffsetDateTime, Option<OffsetDateTime>)>,
+    /// Measurements of a real (RTMP) broadcast, oldest first; empty for a simulated one.
+    pub measured: Vec<IngestSample>,
 }
 
 /// A PutMetadata payload the emulator accepted.
@@ -122,11 +152,20 @@ impl Ivs {
             store: Store::open(dir, "ivs")?,
             metadata: Mutex::default(),
             metadata_rate: Mutex::default(),
+            ingest: Mutex::default(),
+            endpoints: None,
         })
+    }
+
+    /// From now on channels report the local RTMP listener and HLS origin.
+    pub fn with_endpoints(mut self, endpoints: Option<MediaEndpoints>) -> Self {
+        self.endpoints = endpoints;
+        self
     }
 
     /// Every broadcast of a channel, oldest first. Unknown channels have none.
     pub fn broadcasts(&self, channel_resource_id: &str) -> Vec<BroadcastRecord> {
+        let ingest = lock(&self.ingest);
         self.store.read(|state| {
             state
                 .sessions
@@ -139,6 +178,7 @@ impl Ivs {
                             start: s.start,
                             end: s.end,
                             starved: s.starved.iter().map(|i| (i.start, i.end)).collect(),
+                            measured: ingest.get(&s.stream_id).cloned().unwrap_or_default(),
                         })
                         .collect()
                 })
@@ -163,12 +203,86 @@ impl Ivs {
         })
     }
 
+    /// The resource id of the channel a stream key value belongs to.
+    pub fn channel_for_stream_key(&self, value: &str) -> Option<String> {
+        self.store.read(|state| {
+            state
+                .stream_keys
+                .values()
+                .find(|k| !value.is_empty() && k.value == value)
+                .map(|k| k.channel_id.clone())
+        })
+    }
+
+    /// The stream id of the channel's live session, if it is live.
+    pub fn live_stream_id(&self, channel_resource_id: &str) -> Option<String> {
+        self.store.read(|state| {
+            state
+                .sessions
+                .get(channel_resource_id)?
+                .iter()
+                .rev()
+                .find(|s| s.end.is_none())
+                .map(|s| s.stream_id.clone())
+        })
+    }
+
+    /// The ingest bitrate limit of the channel's type, in bits per second.
+    pub fn ingest_bitrate_limit_of(&self, channel_resource_id: &str) -> u64 {
+        self.store.read(|state| {
+            state
+                .channels
+                .get(channel_resource_id)
+                .map_or(ingest_bitrate_limit(""), |c| {
+                    ingest_bitrate_limit(&c.channel_type)
+                })
+        })
+    }
+
+    /// Records a measurement of a real broadcast (CloudWatch's ingest metrics come from these).
+    pub fn record_ingest(&self, _channel_resource_id: &str, stream_id: &str, sample: IngestSample) {
+        let mut ingest = lock(&self.ingest);
+        let samples = ingest.entry(stream_id.to_owned()).or_default();
+        samples.push(sample);
+        let excess = samples.len().saturating_sub(MAX_INGEST_SAMPLES);
+        samples.drain(..excess);
+    }
+
+    /// What the encoder of a real broadcast announced and sent, as `GetStreamSession` reports it.
+    pub fn set_ingest_configuration(
+        &self,
+        channel_resource_id: &str,
+        stream_id: &str,
+        value: Value,
+    ) {
+        self.store.write(|state| {
+            if let Some(session) = state
+                .sessions
+                .get_mut(channel_resource_id)
+                .and_then(|s| s.iter_mut().find(|s| s.stream_id == stream_id))
+            {
+                session.ingest = Some(value);
+            }
+        });
+    }
+
     /// Changes a channel's stream as an encoder (or IVS itself) would, records the events in the
     /// session history and returns them for delivery.
     pub fn apply_broadcast(
         &self,
         channel: &str,
         action: BroadcastAction,
+    ) -> Result<BroadcastChange, AwsError> {
+        self.apply_broadcast_measured(channel, action, None)
+    }
+
+    /// [`Ivs::apply_broadcast`] with what was measured: by how many bits per second a Limit Breach
+    /// exceeded the limit (the simulator, measuring nothing, reports 120 kbps).
+    pub fn apply_broadcast_measured(
+        &self,
+        channel: &str,
+        action: BroadcastAction,
+        exceeded_by: Option<u64>,
     ) -> Result<BroadcastChange, AwsError> {
         let now = now();
         self.store.write(|state| {
@@ -274,7 +388,7 @@ impl Ivs {
                     let detail = json!({
                         "limit_name": "Ingest Bitrate",
                         "limit_value": limit,
-                        "exceeded_by": 120_000,
+                        "exceeded_by": exceeded_by.unwrap_or(120_000),
                         "limit_unit": "bits per second",
                         "channel_name": channel.name,
                     });

@@ -80,6 +80,9 @@ pub(super) struct Session {
     /// Oldest first; rendered newest first.
     pub events: Vec<TruncatedEvent>,
     pub has_error_event: bool,
+    /// The ingest configuration measured from a real encoder (`None`: a simulated broadcast).
+    #[serde(default)]
+    pub ingest: Option<Value>,
 }
 
 impl Session {
@@ -93,6 +96,7 @@ impl Session {
             starved: Vec::new(),
             events: Vec::new(),
             has_error_event: false,
+            ingest: None,
         }
     }
 }

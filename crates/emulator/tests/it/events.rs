@@ -14,8 +14,8 @@ use ugc_emulator::EmulatorConfig;
 use crate::common::{self, TestEmulator};
 use crate::ivs::simulate;
 
-const HEADER: &str = "x-ugc-ingest-secret";
-const SECRET: &str = "s3cret";
+pub(crate) const HEADER: &str = "x-ugc-ingest-secret";
+pub(crate) const SECRET: &str = "s3cret";
 
 /// One request the receiver got: its auth header and its JSON body.
 type Delivery = (Option<String>, Value);
@@ -23,13 +23,13 @@ type Delivery = (Option<String>, Value);
 /// A stand-in for event-ingest: records every request and answers with the scripted statuses
 /// first, then 200.
 #[derive(Clone, Default)]
-struct Receiver {
+pub(crate) struct Receiver {
     requests: Arc<Mutex<Vec<Delivery>>>,
     script: Arc<Mutex<VecDeque<u16>>>,
 }
 
 impl Receiver {
-    fn start(listener: TcpListener, script: &[u16]) -> Self {
+    pub(crate) fn start(listener: TcpListener, script: &[u16]) -> Self {
         let receiver = Self::default();
         receiver.script.lock().unwrap().extend(script);
         let state = receiver.clone();
@@ -46,7 +46,7 @@ impl Receiver {
         receiver
     }
 
-    fn requests(&self) -> Vec<Delivery> {
+    pub(crate) fn requests(&self) -> Vec<Delivery> {
         self.requests.lock().unwrap().clone()
     }
 
@@ -79,7 +79,7 @@ async fn receive(
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
 
-fn local_listener() -> TcpListener {
+pub(crate) fn local_listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").unwrap()
 }
 
@@ -101,7 +101,7 @@ async fn create_channel(emulator: &TestEmulator, name: &str) -> String {
     created.channel().unwrap().arn().unwrap().to_owned()
 }
 
-fn name_of(event: &Value) -> &str {
+pub(crate) fn name_of(event: &Value) -> &str {
     event["detail"]["event_name"]
         .as_str()
         .or(event["detail"]["limit_name"].as_str())

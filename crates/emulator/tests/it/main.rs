@@ -10,5 +10,6 @@ mod common;
 mod creators;
 mod events;
 mod ivs;
+mod media;
 mod s3;
 mod secrets;

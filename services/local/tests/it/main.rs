@@ -170,3 +170,95 @@ async fn a_user_registers_confirms_streams_and_goes_live() {
 
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn make_stream_publishes_real_video_the_directory_and_player_follow() {
+    let running = start().await;
+    assert!(running.rtmp_url.starts_with("rtmp://127.0.0.1:"));
+    let client = Client::new(Platform::of(&running)).unwrap();
+    let options = ugc_local::seed::SeedOptions {
+        count: 1,
+        offline: 1,
+        prefix: "rtmp".to_owned(),
+    };
+    let users = ugc_local::seed::run(&client, &options)
+        .await
+        .expect("seeding");
+    assert!(!users[0].live);
+    // The seeded past session's events carry whole-second times: let them land, and start the real
+    // broadcast in a later second so event-ingest orders it after them.
+    for _ in 0..100 {
+        if running.emulator.events.pending_deliveries() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let publish_client = Client::new(Platform::of(&running)).unwrap();
+    let publishing = tokio::spawn(async move {
+        ugc_local::stream::publish(&publish_client, "rtmp001", async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    // The real connection's Stream Start reaches the directory; the channel page's playbackUrl
+    // serves a live playlist once the first segment is complete.
+    let mut page = Value::Null;
+    for _ in 0..100 {
+        page = client
+            .api(reqwest::Method::GET, "/channels/rtmp001", None, None)
+            .await
+            .unwrap();
+        if page["isLive"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let events: Vec<String> = running
+        .emulator
+        .events
+        .list()
+        .iter()
+        .map(|e| format!("{} {}", e["time"], e["detail"]["event_name"]))
+        .collect();
+    let directory = client
+        .api(reqwest::Method::GET, "/channels?isLive=true", None, None)
+        .await
+        .unwrap();
+    assert_eq!(page["isLive"], true, "{page} {events:?} {directory}");
+    let playback = page["playbackUrl"].as_str().unwrap().to_owned();
+    assert!(playback.starts_with(&running.emulator_url), "{playback}");
+    let mut playlist = String::new();
+    for _ in 0..100 {
+        let response = reqwest::get(&playback).await.unwrap();
+        if response.status() == 200 {
+            playlist = response.text().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(playlist.contains("#EXTINF"), "{playlist}");
+
+    // Stopping the publisher ends the stream: the directory drops it.
+    stop.send(()).unwrap();
+    publishing.await.unwrap().unwrap();
+    let mut live = true;
+    for _ in 0..100 {
+        let directory = client
+            .api(reqwest::Method::GET, "/channels?isLive=true", None, None)
+            .await
+            .unwrap();
+        live = directory["channels"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["username"] == "rtmp001"));
+        if !live {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!live, "the ended stream leaves the directory");
+    running.shutdown().await;
+}
