@@ -2,7 +2,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -33,22 +33,18 @@ impl IdentityError {
     }
 }
 
+transient_variants!(IdentityError);
+
 impl From<Failure> for IdentityError {
     fn from(failure: Failure) -> Self {
-        // Throttling is checked first: TooManyRequestsException is a rate limit, not a user error.
-        if failure.is_throttling() {
-            return IdentityError::Throttled;
-        }
-        if failure.is_unavailable() {
-            return IdentityError::Unavailable(failure.describe());
-        }
-        match failure {
+        // Transience is decided first: TooManyRequestsException is a rate limit, not a user error.
+        Self::from_failure_or(failure, |failure| match failure {
             Failure::Service { code, message, .. } => IdentityError::Cognito {
                 name: code,
                 message,
             },
             other => IdentityError::Unexpected(other.describe()),
-        }
+        })
     }
 }
 

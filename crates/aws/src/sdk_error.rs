@@ -4,6 +4,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ugc_domain::Transience;
 
 /// What went wrong with an SDK call, reduced to what the modules map from.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ const THROTTLING_CODES: &[&str] = &[
 ];
 
 impl Failure {
-    pub(crate) fn is_throttling(&self) -> bool {
+    fn is_throttling(&self) -> bool {
         match self {
             Failure::Service { code, status, .. } => {
                 *status == 429 || THROTTLING_CODES.contains(&code.as_str())
@@ -41,11 +42,23 @@ impl Failure {
     }
 
     /// A server fault (5xx) or no answer at all: worth a 503 and a later retry.
-    pub(crate) fn is_unavailable(&self) -> bool {
+    fn is_unavailable(&self) -> bool {
         match self {
             Failure::Service { status, .. } => *status >= 500,
             Failure::Transport(_) => true,
             Failure::Other(_) => false,
+        }
+    }
+
+    /// The one classification of SDK failures: every error enum of this crate takes its
+    /// `Throttled` / `Unavailable` variants from it (see [`transient_variants`]).
+    pub(crate) fn transience(&self) -> Transience {
+        if self.is_throttling() {
+            Transience::THROTTLED
+        } else if self.is_unavailable() {
+            Transience::Unavailable
+        } else {
+            Transience::Permanent
         }
     }
 
@@ -107,3 +120,36 @@ fn body_message(response: &HttpResponse) -> Option<String> {
         .iter()
         .find_map(|field| body.get(field)?.as_str().map(str::to_owned))
 }
+
+/// For an error enum of this crate with `Throttled` and `Unavailable(String)` variants: implements
+/// [`ugc_domain::Classify`] from those two variants, and `from_failure_or`, which turns a transient
+/// [`Failure`] into them and hands a permanent one to the module's own mapping. So the transient
+/// cases are decided once, by [`Failure::transience`].
+macro_rules! transient_variants {
+    ($($ty:ident),+ $(,)?) => {$(
+        impl ugc_domain::Classify for $ty {
+            fn transience(&self) -> ugc_domain::Transience {
+                match self {
+                    $ty::Throttled => ugc_domain::Transience::THROTTLED,
+                    $ty::Unavailable(_) => ugc_domain::Transience::Unavailable,
+                    _ => ugc_domain::Transience::Permanent,
+                }
+            }
+        }
+
+        impl $ty {
+            /// `Throttled` / `Unavailable` for a transient failure, else `permanent(failure)`.
+            pub(crate) fn from_failure_or(
+                failure: $crate::sdk_error::Failure,
+                permanent: impl FnOnce($crate::sdk_error::Failure) -> Self,
+            ) -> Self {
+                match failure.transience() {
+                    ugc_domain::Transience::Throttled { .. } => $ty::Throttled,
+                    ugc_domain::Transience::Unavailable => $ty::Unavailable(failure.describe()),
+                    ugc_domain::Transience::Permanent => permanent(failure),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use transient_variants;

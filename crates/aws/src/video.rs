@@ -8,7 +8,7 @@ use aws_sdk_ivs::types::{ChannelType, TranscodePreset};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
@@ -33,6 +33,8 @@ pub enum VideoError {
     Unexpected(String),
 }
 
+transient_variants!(VideoError);
+
 impl From<Failure> for VideoError {
     fn from(failure: Failure) -> Self {
         match failure.code() {
@@ -47,13 +49,7 @@ impl From<Failure> for VideoError {
             }
             _ => {}
         }
-        if failure.is_throttling() {
-            VideoError::Throttled
-        } else if failure.is_unavailable() {
-            VideoError::Unavailable(failure.describe())
-        } else {
-            VideoError::Unexpected(failure.describe())
-        }
+        Self::from_failure_or(failure, |other| VideoError::Unexpected(other.describe()))
     }
 }
 

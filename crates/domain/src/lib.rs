@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod error;
+pub mod failure;
 pub mod ivs;
 pub mod metrics;
 pub mod profile;
@@ -12,6 +13,7 @@ pub mod user;
 
 pub use assets::{channel_asset_id, AssetType, ImageContentType, DEFAULT_ASSET_NAMESPACE};
 pub use error::ErrorCode;
+pub use failure::{Classify, Transience};
 pub use ivs::{
     channel_name_base, ingest_server_url, tracking_id, ChannelArn, ChannelResourceId, ChatRoomArn,
     StreamActionMetadata, StreamId,

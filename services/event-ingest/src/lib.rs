@@ -22,6 +22,7 @@
 
 pub mod bench_support;
 pub mod config;
+pub mod envelope;
 mod error;
 mod ingest;
 pub mod openapi;
