@@ -31,4 +31,3 @@ pub struct EventEnvelope {
     #[schema(value_type = Object)]
     pub detail: Value,
 }
-
