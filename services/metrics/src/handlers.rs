@@ -329,7 +329,7 @@ async fn ingest_configuration(
     }
     let fetched = match state
         .video
-        .get_stream_session(session.channel_arn.as_str(), session.stream_id.as_str())
+        .get_stream_session(&session.channel_arn, &session.stream_id)
         .await
     {
         Ok(Some(config)) if config.is_known() => config,

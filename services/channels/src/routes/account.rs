@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_aws::VideoError;
-use ugc_domain::{Avatar, Color, Email, ErrorCode, Username, UsernameError};
+use ugc_domain::{Avatar, ChannelArn, Color, Email, ErrorCode, Username, UsernameError};
 use ugc_dynamo::{DbError, NewProfile};
 use ugc_web::{Action, ApiError, AuthUser, ClientIp, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
@@ -242,12 +242,8 @@ pub async fn delete_account(
     let record = state.channels.get(&user.sub).await.fail_with(code)?;
     if let Some(record) = &record {
         if let Some(arn) = &record.channel_arn {
-            state
-                .video
-                .stop_stream(arn.as_str())
-                .await
-                .fail_with(code)?;
-            delete_channel(&state, arn.as_str()).await.fail_with(code)?;
+            state.video.stop_stream(arn).await.fail_with(code)?;
+            delete_channel(&state, arn).await.fail_with(code)?;
             state
                 .streams
                 .delete_channel_sessions(arn)
@@ -284,7 +280,7 @@ pub async fn delete_account(
 
 /// `DeleteChannel` right after `StopStream` can meet a stream that is still shutting down
 /// (`Conflict`); wait for it briefly.
-async fn delete_channel(state: &AppState, arn: &str) -> Result<(), VideoError> {
+async fn delete_channel(state: &AppState, arn: &ChannelArn) -> Result<(), VideoError> {
     let mut attempt = 0u32;
     loop {
         match state.video.delete_channel(arn).await {

@@ -61,11 +61,7 @@ pub async fn send_action(
         .fail_with(code)?
         .and_then(|record| record.channel_arn)
         .ok_or_else(user_not_found)?;
-    match state
-        .video
-        .put_metadata(arn.as_str(), metadata.as_str())
-        .await
-    {
+    match state.video.put_metadata(&arn, metadata.as_str()).await {
         Ok(()) => Ok(super::account::empty_ok()),
         Err(VideoError::NotBroadcasting) => Err(ApiError::new(
             StatusCode::CONFLICT,

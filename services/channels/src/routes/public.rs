@@ -340,7 +340,7 @@ async fn live_video_size(state: &Sources, session: &StoredSession) -> Option<Vid
     }
     let fetched = state
         .video
-        .get_stream_session(session.channel_arn.as_str(), session.stream_id.as_str())
+        .get_stream_session(&session.channel_arn, &session.stream_id)
         .await;
     let configuration = match fetched {
         Ok(Some(configuration)) if configuration.is_known() => configuration,

@@ -176,8 +176,15 @@ async fn record(
 
 /// Best-effort removal of resources nobody will record; failures are logged for the operator.
 async fn cleanup(state: &AppState, channel_arn: &str, room: Option<&str>) {
-    if let Err(err) = state.video.delete_channel(channel_arn).await {
-        tracing::error!(channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
+    match ChannelArn::parse(channel_arn) {
+        Ok(arn) => {
+            if let Err(err) = state.video.delete_channel(&arn).await {
+                tracing::error!(channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
+            }
+        }
+        Err(err) => {
+            tracing::error!(channel_arn, error = %err, "IVS returned a malformed channel ARN: delete it by hand");
+        }
     }
     if let Some(room) = room {
         if let Err(err) = state.chat.delete_room(room).await {
@@ -221,14 +228,11 @@ pub async fn reset_stream_key(
         return Err(user_not_found());
     };
     let video = &state.video;
-    video.stop_stream(arn.as_str()).await.fail_with(code)?;
+    video.stop_stream(&arn).await.fail_with(code)?;
     if let Some(old) = &record.stream_key_arn {
         video.delete_stream_key(old).await.fail_with(code)?;
     }
-    let key = video
-        .create_stream_key(arn.as_str())
-        .await
-        .fail_with(code)?;
+    let key = video.create_stream_key(&arn).await.fail_with(code)?;
     state
         .channels
         .update_stream_key(&user.sub, &key.arn, &key.value)
