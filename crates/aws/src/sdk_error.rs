@@ -153,3 +153,99 @@ macro_rules! transient_variants {
     )+};
 }
 pub(crate) use transient_variants;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ugc_domain::{Classify, Transience};
+
+    use super::Failure;
+    use crate::{
+        AssetsError, ChatError, IdentityError, MetricsError, ProductsError, SecretsError,
+        VideoError,
+    };
+
+    fn service(code: &str, status: u16) -> Failure {
+        Failure::Service {
+            code: code.to_owned(),
+            message: String::new(),
+            status,
+        }
+    }
+
+    #[test]
+    fn sdk_failures_are_classified_once() {
+        assert_eq!(
+            service("ThrottlingException", 400).transience(),
+            Transience::THROTTLED
+        );
+        assert_eq!(service("Anything", 429).transience(), Transience::THROTTLED);
+        assert_eq!(
+            service("InternalServerException", 503).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            Failure::Transport("refused".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            service("ValidationException", 400).transience(),
+            Transience::Permanent
+        );
+        assert_eq!(
+            Failure::Other("bad request".into()).transience(),
+            Transience::Permanent
+        );
+    }
+
+    #[test]
+    fn every_client_error_keeps_the_classification() {
+        let throttled = service("ThrottlingException", 400);
+        assert!(matches!(VideoError::from(throttled), VideoError::Throttled));
+        assert!(matches!(
+            IdentityError::from(service("TooManyRequestsException", 400)),
+            IdentityError::Throttled
+        ));
+        assert!(matches!(
+            MetricsError::from(service("LimitExceededException", 400)),
+            MetricsError::Throttled
+        ));
+        assert!(matches!(
+            ChatError::from(Failure::Transport("x".into())),
+            ChatError::Unavailable(_)
+        ));
+
+        assert_eq!(VideoError::Throttled.transience(), Transience::THROTTLED);
+        assert_eq!(
+            ChatError::Unavailable("x".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(AssetsError::Throttled.transience(), Transience::THROTTLED);
+        assert_eq!(
+            SecretsError::Unavailable("x".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            MetricsError::Other("x".into()).transience(),
+            Transience::Permanent
+        );
+        assert_eq!(
+            IdentityError::Cognito {
+                name: "UsernameExistsException".into(),
+                message: String::new(),
+            }
+            .transience(),
+            Transience::Permanent
+        );
+        let hint = Some(Duration::from_secs(2));
+        assert_eq!(
+            ProductsError::Throttled { retry_after: hint }.transience(),
+            Transience::Throttled { retry_after: hint }
+        );
+        assert_eq!(
+            ProductsError::Secret(SecretsError::Unavailable("x".into())).transience(),
+            Transience::Unavailable
+        );
+    }
+}
