@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 use crate::time_util::iso_millis;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,15 +29,11 @@ pub enum AssetsError {
     Unexpected(String),
 }
 
+transient_variants!(AssetsError);
+
 impl From<Failure> for AssetsError {
     fn from(failure: Failure) -> Self {
-        if failure.is_throttling() {
-            AssetsError::Throttled
-        } else if failure.is_unavailable() {
-            AssetsError::Unavailable(failure.describe())
-        } else {
-            AssetsError::Unexpected(failure.describe())
-        }
+        Self::from_failure_or(failure, |other| AssetsError::Unexpected(other.describe()))
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_ivschat::types::ChatTokenCapability;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 use crate::time_util::{from_smithy, iso_millis};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +21,14 @@ pub enum ChatError {
     Unexpected(String),
 }
 
+transient_variants!(ChatError);
+
 impl From<Failure> for ChatError {
     fn from(failure: Failure) -> Self {
         match failure.code() {
             Some("ResourceNotFoundException") => ChatError::NotFound,
             Some("ValidationException") => ChatError::Validation(failure.message().to_owned()),
-            _ if failure.is_throttling() => ChatError::Throttled,
-            _ if failure.is_unavailable() => ChatError::Unavailable(failure.describe()),
-            _ => ChatError::Unexpected(failure.describe()),
+            _ => Self::from_failure_or(failure, |other| ChatError::Unexpected(other.describe())),
         }
     }
 }

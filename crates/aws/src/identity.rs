@@ -1,8 +1,11 @@
-//! Amazon Cognito user pool: sign-up, password reset, username alias, account removal.
+//! Amazon Cognito user pool: sign-up, password reset, username alias, account removal, and the
+//! listing of unconfirmed users the cleanup Lambda removes.
 
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
+use time::OffsetDateTime;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::time_util::from_smithy;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -33,22 +36,18 @@ impl IdentityError {
     }
 }
 
+transient_variants!(IdentityError);
+
 impl From<Failure> for IdentityError {
     fn from(failure: Failure) -> Self {
-        // Throttling is checked first: TooManyRequestsException is a rate limit, not a user error.
-        if failure.is_throttling() {
-            return IdentityError::Throttled;
-        }
-        if failure.is_unavailable() {
-            return IdentityError::Unavailable(failure.describe());
-        }
-        match failure {
+        // Transience is decided first: TooManyRequestsException is a rate limit, not a user error.
+        Self::from_failure_or(failure, |failure| match failure {
             Failure::Service { code, message, .. } => IdentityError::Cognito {
                 name: code,
                 message,
             },
             other => IdentityError::Unexpected(other.describe()),
-        }
+        })
     }
 }
 
@@ -74,6 +73,40 @@ pub struct SignUpOutcome {
     /// True when the PreSignUp trigger auto-confirmed the user.
     pub confirmed: bool,
 }
+
+/// A user Cognito lists as unconfirmed: signed up, never verified the e-mail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnconfirmedUser {
+    /// The sign-up username (Cognito's own name for the user).
+    pub username: String,
+    pub sub: Option<String>,
+    pub created: Option<OffsetDateTime>,
+}
+
+impl UnconfirmedUser {
+    /// Signed up at or before `cutoff` (a user without a creation date never is).
+    pub fn created_by(&self, cutoff: OffsetDateTime) -> bool {
+        self.created.is_some_and(|created| created <= cutoff)
+    }
+}
+
+/// One page of unconfirmed users; pass `next_token` back for the next page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnconfirmedPage {
+    pub users: Vec<UnconfirmedUser>,
+    pub next_token: Option<String>,
+}
+
+/// What `AdminDeleteUser` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserDeletion {
+    Deleted,
+    /// The user no longer existed.
+    AlreadyGone,
+}
+
+/// Users per `ListUsers` page (Cognito's maximum).
+const LIST_USERS_LIMIT: i32 = 60;
 
 /// Cognito user-pool client bound to one pool and its app client (no client secret, as upstream).
 #[derive(Clone, Debug)]
@@ -106,6 +139,15 @@ impl IdentityClient {
             user_pool_id: user_pool_id.into(),
             client_id: client_id.into(),
         }
+    }
+
+    /// A client for the admin operations of a pool only (`Admin*`, `ListUsers`): without an app
+    /// client, sign-up and password reset are refused by Cognito.
+    pub fn for_admin(
+        client: aws_sdk_cognitoidentityprovider::Client,
+        user_pool_id: impl Into<String>,
+    ) -> Self {
+        Self::from_client(client, user_pool_id, String::new())
     }
 
     pub fn user_pool_id(&self) -> &str {
@@ -196,6 +238,11 @@ impl IdentityClient {
     /// `AdminDeleteUser`. A user that no longer exists counts as deleted, so a retried account
     /// deletion completes.
     pub async fn admin_delete_user(&self, username: &str) -> Result<(), IdentityError> {
+        self.delete_user(username).await.map(|_| ())
+    }
+
+    /// `AdminDeleteUser`, saying whether the user was still there.
+    pub async fn delete_user(&self, username: &str) -> Result<UserDeletion, IdentityError> {
         let result = self
             .client
             .admin_delete_user()
@@ -203,7 +250,50 @@ impl IdentityClient {
             .username(username)
             .send()
             .await;
-        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
+        match result.map_err(map_err) {
+            Ok(_) => Ok(UserDeletion::Deleted),
+            Err(err) if err.is_user_not_found() => Ok(UserDeletion::AlreadyGone),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// One page of `ListUsers` with `cognito:user_status = "UNCONFIRMED"` (60 users, with their
+    /// `sub` and creation date). Filter by age with [`UnconfirmedUser::created_by`].
+    pub async fn list_unconfirmed_users(
+        &self,
+        pagination_token: Option<String>,
+    ) -> Result<UnconfirmedPage, IdentityError> {
+        let out = self
+            .client
+            .list_users()
+            .user_pool_id(&self.user_pool_id)
+            .filter("cognito:user_status = \"UNCONFIRMED\"")
+            .attributes_to_get("sub")
+            .limit(LIST_USERS_LIMIT)
+            .set_pagination_token(pagination_token)
+            .send()
+            .await
+            .map_err(map_err)?;
+        let users = out
+            .users()
+            .iter()
+            .filter_map(|user| {
+                Some(UnconfirmedUser {
+                    username: user.username()?.to_owned(),
+                    sub: user
+                        .attributes()
+                        .iter()
+                        .find(|a| a.name() == "sub")
+                        .and_then(|a| a.value())
+                        .map(str::to_owned),
+                    created: user.user_create_date().and_then(from_smithy),
+                })
+            })
+            .collect();
+        Ok(UnconfirmedPage {
+            users,
+            next_token: out.pagination_token().map(str::to_owned),
+        })
     }
 
     /// `AdminUserGlobalSignOut`: revokes the user's refresh tokens. A user that no longer exists has

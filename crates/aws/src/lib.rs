@@ -25,7 +25,9 @@ mod time_util;
 
 pub use assets::{presigned_post, AssetsClient, AssetsError, PostPolicyInput, PresignedPost};
 pub use chat::{ChatCapability, ChatClient, ChatError, ChatToken};
-pub use identity::{IdentityClient, IdentityError, SignUpOutcome};
+pub use identity::{
+    IdentityClient, IdentityError, SignUpOutcome, UnconfirmedPage, UnconfirmedUser, UserDeletion,
+};
 pub use products::{
     CreatorsCredentials, CredentialsSource, Marketplace, ProductItem, ProductQuery, ProductsClient,
     ProductsConfig, ProductsError, SearchResult,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
+use ugc_domain::{Classify, Transience};
 
 use crate::secrets::{SecretsClient, SecretsError};
 
@@ -25,6 +26,21 @@ pub enum ProductsError {
     Unavailable(String),
     #[error("Creators API request failed: {0}")]
     Other(String),
+}
+
+impl Classify for ProductsError {
+    fn transience(&self) -> Transience {
+        match self {
+            ProductsError::Throttled { retry_after } => Transience::Throttled {
+                retry_after: *retry_after,
+            },
+            ProductsError::Unavailable(_) => Transience::Unavailable,
+            ProductsError::Secret(secret) => secret.transience(),
+            ProductsError::Config(_) | ProductsError::Unauthorized(_) | ProductsError::Other(_) => {
+                Transience::Permanent
+            }
+        }
+    }
 }
 
 /// A marketplace domain (`www.amazon.com`), the value of the `x-marketplace` header.

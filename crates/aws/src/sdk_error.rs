@@ -4,6 +4,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use ugc_domain::Transience;
 
 /// What went wrong with an SDK call, reduced to what the modules map from.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ const THROTTLING_CODES: &[&str] = &[
 ];
 
 impl Failure {
-    pub(crate) fn is_throttling(&self) -> bool {
+    fn is_throttling(&self) -> bool {
         match self {
             Failure::Service { code, status, .. } => {
                 *status == 429 || THROTTLING_CODES.contains(&code.as_str())
@@ -41,11 +42,23 @@ impl Failure {
     }
 
     /// A server fault (5xx) or no answer at all: worth a 503 and a later retry.
-    pub(crate) fn is_unavailable(&self) -> bool {
+    fn is_unavailable(&self) -> bool {
         match self {
             Failure::Service { status, .. } => *status >= 500,
             Failure::Transport(_) => true,
             Failure::Other(_) => false,
+        }
+    }
+
+    /// The one classification of SDK failures: every error enum of this crate takes its
+    /// `Throttled` / `Unavailable` variants from it (see [`transient_variants`]).
+    pub(crate) fn transience(&self) -> Transience {
+        if self.is_throttling() {
+            Transience::THROTTLED
+        } else if self.is_unavailable() {
+            Transience::Unavailable
+        } else {
+            Transience::Permanent
         }
     }
 
@@ -106,4 +119,133 @@ fn body_message(response: &HttpResponse) -> Option<String> {
     ["exceptionMessage", "message", "Message"]
         .iter()
         .find_map(|field| body.get(field)?.as_str().map(str::to_owned))
+}
+
+/// For an error enum of this crate with `Throttled` and `Unavailable(String)` variants: implements
+/// [`ugc_domain::Classify`] from those two variants, and `from_failure_or`, which turns a transient
+/// [`Failure`] into them and hands a permanent one to the module's own mapping. So the transient
+/// cases are decided once, by [`Failure::transience`].
+macro_rules! transient_variants {
+    ($($ty:ident),+ $(,)?) => {$(
+        impl ugc_domain::Classify for $ty {
+            fn transience(&self) -> ugc_domain::Transience {
+                match self {
+                    $ty::Throttled => ugc_domain::Transience::THROTTLED,
+                    $ty::Unavailable(_) => ugc_domain::Transience::Unavailable,
+                    _ => ugc_domain::Transience::Permanent,
+                }
+            }
+        }
+
+        impl $ty {
+            /// `Throttled` / `Unavailable` for a transient failure, else `permanent(failure)`.
+            pub(crate) fn from_failure_or(
+                failure: $crate::sdk_error::Failure,
+                permanent: impl FnOnce($crate::sdk_error::Failure) -> Self,
+            ) -> Self {
+                match failure.transience() {
+                    ugc_domain::Transience::Throttled { .. } => $ty::Throttled,
+                    ugc_domain::Transience::Unavailable => $ty::Unavailable(failure.describe()),
+                    ugc_domain::Transience::Permanent => permanent(failure),
+                }
+            }
+        }
+    )+};
+}
+pub(crate) use transient_variants;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ugc_domain::{Classify, Transience};
+
+    use super::Failure;
+    use crate::{
+        AssetsError, ChatError, IdentityError, MetricsError, ProductsError, SecretsError,
+        VideoError,
+    };
+
+    fn service(code: &str, status: u16) -> Failure {
+        Failure::Service {
+            code: code.to_owned(),
+            message: String::new(),
+            status,
+        }
+    }
+
+    #[test]
+    fn sdk_failures_are_classified_once() {
+        assert_eq!(
+            service("ThrottlingException", 400).transience(),
+            Transience::THROTTLED
+        );
+        assert_eq!(service("Anything", 429).transience(), Transience::THROTTLED);
+        assert_eq!(
+            service("InternalServerException", 503).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            Failure::Transport("refused".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            service("ValidationException", 400).transience(),
+            Transience::Permanent
+        );
+        assert_eq!(
+            Failure::Other("bad request".into()).transience(),
+            Transience::Permanent
+        );
+    }
+
+    #[test]
+    fn every_client_error_keeps_the_classification() {
+        let throttled = service("ThrottlingException", 400);
+        assert!(matches!(VideoError::from(throttled), VideoError::Throttled));
+        assert!(matches!(
+            IdentityError::from(service("TooManyRequestsException", 400)),
+            IdentityError::Throttled
+        ));
+        assert!(matches!(
+            MetricsError::from(service("LimitExceededException", 400)),
+            MetricsError::Throttled
+        ));
+        assert!(matches!(
+            ChatError::from(Failure::Transport("x".into())),
+            ChatError::Unavailable(_)
+        ));
+
+        assert_eq!(VideoError::Throttled.transience(), Transience::THROTTLED);
+        assert_eq!(
+            ChatError::Unavailable("x".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(AssetsError::Throttled.transience(), Transience::THROTTLED);
+        assert_eq!(
+            SecretsError::Unavailable("x".into()).transience(),
+            Transience::Unavailable
+        );
+        assert_eq!(
+            MetricsError::Other("x".into()).transience(),
+            Transience::Permanent
+        );
+        assert_eq!(
+            IdentityError::Cognito {
+                name: "UsernameExistsException".into(),
+                message: String::new(),
+            }
+            .transience(),
+            Transience::Permanent
+        );
+        let hint = Some(Duration::from_secs(2));
+        assert_eq!(
+            ProductsError::Throttled { retry_after: hint }.transience(),
+            Transience::Throttled { retry_after: hint }
+        );
+        assert_eq!(
+            ProductsError::Secret(SecretsError::Unavailable("x".into())).transience(),
+            Transience::Unavailable
+        );
+    }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
@@ -26,15 +26,13 @@ pub enum SecretsError {
     Unexpected(String),
 }
 
+transient_variants!(SecretsError);
+
 fn from_failure(id: &str, failure: Failure) -> SecretsError {
     if failure.code() == Some("ResourceNotFoundException") {
         SecretsError::NotFound(id.to_owned())
-    } else if failure.is_throttling() {
-        SecretsError::Throttled
-    } else if failure.is_unavailable() {
-        SecretsError::Unavailable(failure.describe())
     } else {
-        SecretsError::Unexpected(failure.describe())
+        SecretsError::from_failure_or(failure, |other| SecretsError::Unexpected(other.describe()))
     }
 }
 

@@ -3,7 +3,7 @@
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use time::OffsetDateTime;
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 use crate::time_util::{from_smithy, to_smithy};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,15 +16,15 @@ pub enum MetricsError {
     Other(String),
 }
 
+transient_variants!(MetricsError);
+
 impl From<Failure> for MetricsError {
     fn from(failure: Failure) -> Self {
-        if failure.is_throttling() || failure.code() == Some("LimitExceededException") {
-            MetricsError::Throttled
-        } else if failure.is_unavailable() {
-            MetricsError::Unavailable(failure.describe())
-        } else {
-            MetricsError::Other(failure.describe())
+        // CloudWatch says "slow down" with its own code too.
+        if failure.code() == Some("LimitExceededException") {
+            return MetricsError::Throttled;
         }
+        Self::from_failure_or(failure, |other| MetricsError::Other(other.describe()))
     }
 }
 

@@ -7,8 +7,9 @@ use aws_sdk_ivs::config::retry::RetryConfig;
 use aws_sdk_ivs::types::{ChannelType, TranscodePreset};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use ugc_domain::{ChannelArn, StreamId};
 
-use crate::sdk_error::{classify, Failure};
+use crate::sdk_error::{classify, transient_variants, Failure};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
@@ -33,6 +34,8 @@ pub enum VideoError {
     Unexpected(String),
 }
 
+transient_variants!(VideoError);
+
 impl From<Failure> for VideoError {
     fn from(failure: Failure) -> Self {
         match failure.code() {
@@ -47,13 +50,7 @@ impl From<Failure> for VideoError {
             }
             _ => {}
         }
-        if failure.is_throttling() {
-            VideoError::Throttled
-        } else if failure.is_unavailable() {
-            VideoError::Unavailable(failure.describe())
-        } else {
-            VideoError::Unexpected(failure.describe())
-        }
+        Self::from_failure_or(failure, |other| VideoError::Unexpected(other.describe()))
     }
 }
 
@@ -246,8 +243,14 @@ impl VideoClient {
 
     /// `DeleteChannel`. A channel that no longer exists counts as deleted; a live one is `Conflict`
     /// (stop the stream first).
-    pub async fn delete_channel(&self, channel_arn: &str) -> Result<(), VideoError> {
-        match self.client.delete_channel().arn(channel_arn).send().await {
+    pub async fn delete_channel(&self, channel_arn: &ChannelArn) -> Result<(), VideoError> {
+        match self
+            .client
+            .delete_channel()
+            .arn(channel_arn.as_str())
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) => match map_err(err) {
                 VideoError::NotFound => Ok(()),
@@ -257,11 +260,11 @@ impl VideoClient {
     }
 
     /// `StopStream`. `Ok(false)` when the channel was not broadcasting.
-    pub async fn stop_stream(&self, channel_arn: &str) -> Result<bool, VideoError> {
+    pub async fn stop_stream(&self, channel_arn: &ChannelArn) -> Result<bool, VideoError> {
         match self
             .client
             .stop_stream()
-            .channel_arn(channel_arn)
+            .channel_arn(channel_arn.as_str())
             .send()
             .await
         {
@@ -273,11 +276,14 @@ impl VideoClient {
         }
     }
 
-    pub async fn create_stream_key(&self, channel_arn: &str) -> Result<StreamKey, VideoError> {
+    pub async fn create_stream_key(
+        &self,
+        channel_arn: &ChannelArn,
+    ) -> Result<StreamKey, VideoError> {
         let output = self
             .client
             .create_stream_key()
-            .channel_arn(channel_arn)
+            .channel_arn(channel_arn.as_str())
             .send()
             .await
             .map_err(map_err)?;
@@ -312,14 +318,18 @@ impl VideoClient {
 
     /// `PutMetadata`, retried with [`Backoff`] while IVS throttles (5 TPS per channel). The SDK's own
     /// retries are switched off for this call so the attempt count is exactly `max_attempts`.
-    pub async fn put_metadata(&self, channel_arn: &str, metadata: &str) -> Result<(), VideoError> {
+    pub async fn put_metadata(
+        &self,
+        channel_arn: &ChannelArn,
+        metadata: &str,
+    ) -> Result<(), VideoError> {
         let attempts = self.put_metadata_backoff.max_attempts.max(1);
         let mut retry = 0;
         loop {
             let result = self
                 .client
                 .put_metadata()
-                .channel_arn(channel_arn)
+                .channel_arn(channel_arn.as_str())
                 .metadata(metadata)
                 .customize()
                 .config_override(
@@ -344,14 +354,14 @@ impl VideoClient {
     /// no configuration for it.
     pub async fn get_stream_session(
         &self,
-        channel_arn: &str,
-        stream_id: &str,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
     ) -> Result<Option<IngestConfiguration>, VideoError> {
         let output = match self
             .client
             .get_stream_session()
-            .channel_arn(channel_arn)
-            .stream_id(stream_id)
+            .channel_arn(channel_arn.as_str())
+            .stream_id(stream_id.as_str())
             .send()
             .await
         {

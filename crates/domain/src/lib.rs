@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod env_var;
 pub mod error;
+pub mod failure;
 pub mod ivs;
 pub mod metrics;
 pub mod profile;
@@ -14,6 +15,7 @@ pub mod user;
 pub use assets::{channel_asset_id, AssetType, ImageContentType, DEFAULT_ASSET_NAMESPACE};
 pub use env_var::EnvVar;
 pub use error::ErrorCode;
+pub use failure::{Classify, Transience};
 pub use ivs::{
     channel_name_base, ingest_server_url, tracking_id, ChannelArn, ChannelResourceId, ChatRoomArn,
     StreamActionMetadata, StreamId,

@@ -11,7 +11,8 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use ugc_domain::{
@@ -108,6 +109,30 @@ pub struct ChannelsRepo {
 /// frees markers with it too).
 pub fn username_marker_id(username: &str) -> String {
     format!("username#{}", username.to_ascii_lowercase())
+}
+
+/// Most keys one `BatchGetItem` takes.
+pub const BATCH_GET_MAX: usize = 100;
+/// Most requests one `BatchWriteItem` takes.
+pub const BATCH_WRITE_MAX: usize = 25;
+
+/// Who an item of the channels table belongs to: a profile names its `username`, a username marker
+/// its owner's sub (`userSub`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemOwnership {
+    pub id: String,
+    /// On a profile: its username.
+    pub username: Option<String>,
+    /// On a username marker: the sub that owns the name.
+    pub user_sub: Option<String>,
+}
+
+/// What a batch read found; DynamoDB may leave some keys for a later call (`UnprocessedKeys`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnershipBatch {
+    pub rows: Vec<ItemOwnership>,
+    /// Ids DynamoDB did not read this time; ask again after a backoff.
+    pub unprocessed: Vec<String>,
 }
 
 /// Transactions that kept colliding with concurrent writers: worth retrying later.
@@ -836,6 +861,78 @@ impl ChannelsRepo {
         .await
     }
 
+    /// Batch read (consistent) of who owns the items with these ids, at most [`BATCH_GET_MAX`].
+    /// Missing items are simply absent; unread ids come back in `unprocessed`.
+    pub async fn batch_get_ownership(&self, ids: &[String]) -> Result<OwnershipBatch, DbError> {
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(ids.iter().map(|id| Self::key(id)).collect()))
+            .projection_expression("#id, #u, #s")
+            .expression_attribute_names("#id", attr::ID)
+            .expression_attribute_names("#u", attr::USERNAME)
+            .expression_attribute_names("#s", attr::USER_SUB)
+            .consistent_read(true)
+            .build()?;
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, keys)
+            .send()
+            .await?;
+        let rows = out
+            .responses()
+            .and_then(|r| r.get(&self.table))
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| {
+                        Some(ItemOwnership {
+                            id: get_s(item, attr::ID)?.to_owned(),
+                            username: get_s(item, attr::USERNAME).map(str::to_owned),
+                            user_sub: get_s(item, attr::USER_SUB).map(str::to_owned),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let unprocessed = out
+            .unprocessed_keys()
+            .and_then(|u| u.get(&self.table))
+            .map(|k| k.keys().iter().filter_map(item_id).collect())
+            .unwrap_or_default();
+        Ok(OwnershipBatch { rows, unprocessed })
+    }
+
+    /// Unconditional batch delete of these ids, at most [`BATCH_WRITE_MAX`]; returns the ids
+    /// DynamoDB left unprocessed. Only for items whose ownership the caller has just read and that
+    /// nothing else writes (the unverified-user cleanup): `BatchWriteItem` takes no conditions.
+    pub async fn batch_delete(&self, ids: &[String]) -> Result<Vec<String>, DbError> {
+        let requests = ids
+            .iter()
+            .map(|id| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(Self::key(id)))
+                    .build()?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let out = self
+            .client
+            .batch_write_item()
+            .request_items(&self.table, requests)
+            .send()
+            .await?;
+        Ok(out
+            .unprocessed_items()
+            .and_then(|u| u.get(&self.table))
+            .map(|requests| {
+                requests
+                    .iter()
+                    .filter_map(|r| r.delete_request().and_then(|d| item_id(d.key())))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     /// Deletes the profile and its username marker together. Deleting a missing profile is fine.
     pub async fn delete_user(&self, sub: &str) -> Result<(), DbError> {
         let mut attempt = 0;
@@ -885,4 +982,9 @@ impl ChannelsRepo {
             }
         }
     }
+}
+
+/// The `id` of an item or key.
+fn item_id(item: &Item) -> Option<String> {
+    get_s(item, attr::ID).map(str::to_owned)
 }

@@ -9,6 +9,7 @@
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use ugc_domain::{Classify, Transience};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -33,7 +34,17 @@ impl DbError {
 
     /// True for errors a retry later can fix (the services answer 429/503 for them).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Throttled | Self::Unavailable(_))
+        self.transience().is_transient()
+    }
+}
+
+impl Classify for DbError {
+    fn transience(&self) -> Transience {
+        match self {
+            Self::Throttled => Transience::THROTTLED,
+            Self::Unavailable(_) => Transience::Unavailable,
+            Self::NotFound | Self::ConditionFailed | Self::Other(_) => Transience::Permanent,
+        }
     }
 }
 

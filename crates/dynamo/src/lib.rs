@@ -13,7 +13,7 @@ pub mod tables;
 
 pub use channels::{
     username_marker_id, AssetVersionOutcome, AssetWrite, ChannelResources, ChannelsRepo,
-    FollowOutcome, NewProfile, PreferenceNames, ProvisioningClaim,
+    FollowOutcome, ItemOwnership, NewProfile, OwnershipBatch, PreferenceNames, ProvisioningClaim,
 };
 pub use client::{client_from_config, client_from_env};
 pub use codec::{ChannelAsset, ChannelRecord, StoredSession};

@@ -67,6 +67,13 @@ impl ApiError {
         self
     }
 
+    /// Adds `Retry-After` in whole seconds (at least 1).
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        self.retry_after = Some(secs.max(1));
+        self
+    }
+
     /// 400 `BadRequestException` with a message.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequestException).with_message(message)
@@ -100,13 +107,11 @@ impl ApiError {
 
     /// 429 `TooManyRequestsException` with `Retry-After` in whole seconds (at least 1).
     pub fn too_many_requests(retry_after: Duration) -> Self {
-        let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        let mut err = Self::new(
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::TooManyRequestsException,
-        );
-        err.retry_after = Some(secs.max(1));
-        err
+        )
+        .with_retry_after(retry_after)
     }
 
     /// 503 `ServiceUnavailableException`: a dependency is down; retrying later can succeed.

@@ -1,115 +1,26 @@
-//! How dependency failures become responses.
-//!
-//! A dependency that is down answers 503 `ServiceUnavailableException`, one that throttles us after
-//! its own retries answers 429 `TooManyRequestsException`; both are worth retrying and never lose
-//! data. Anything else is a 500 with the endpoint's upstream code (`AccountDeletionException`, ...).
-//! The dependency's own error text only goes to the logs.
-
-use std::fmt::Display;
-use std::time::Duration;
+//! The channels service's own answers. Dependency failures go through the shared policy
+//! (`ApiError::from_failure`, `?`, `fail_with`; see `docs/failure-policy.md`): 429 / 503 when a
+//! retry can help, else 500 with the endpoint's upstream code (`AccountDeletionException`, ...).
+//! What stays here is contract-specific: Cognito refusals passed through by name, 404 / 400 helpers.
 
 use actix_web::http::StatusCode;
-use ugc_aws::{AssetsError, ChatError, IdentityError, ProductsError, VideoError};
+use ugc_aws::IdentityError;
 use ugc_domain::ErrorCode;
 use ugc_dynamo::DbError;
 use ugc_web::ApiError;
 
-/// What a retry can do about a failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transience {
-    Throttled,
-    Unavailable,
-    Permanent,
-}
-
-pub trait Classify: Display {
-    fn transience(&self) -> Transience;
-}
-
-impl Classify for DbError {
-    fn transience(&self) -> Transience {
-        match self {
-            DbError::Throttled => Transience::Throttled,
-            DbError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-impl Classify for VideoError {
-    fn transience(&self) -> Transience {
-        match self {
-            VideoError::Throttled => Transience::Throttled,
-            VideoError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-impl Classify for ChatError {
-    fn transience(&self) -> Transience {
-        match self {
-            ChatError::Throttled => Transience::Throttled,
-            ChatError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-impl Classify for AssetsError {
-    fn transience(&self) -> Transience {
-        match self {
-            AssetsError::Throttled => Transience::Throttled,
-            AssetsError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-impl Classify for IdentityError {
-    fn transience(&self) -> Transience {
-        match self {
-            IdentityError::Throttled => Transience::Throttled,
-            IdentityError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-impl Classify for ProductsError {
-    fn transience(&self) -> Transience {
-        match self {
-            ProductsError::Throttled { .. } => Transience::Throttled,
-            ProductsError::Unavailable(_) => Transience::Unavailable,
-            _ => Transience::Permanent,
-        }
-    }
-}
-
-/// The suggested wait after a dependency throttled us.
-pub const THROTTLED_RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// 429 / 503 for transient failures, else 500 with `code`; the error text is logged.
-pub fn failure<E: Classify>(err: &E, code: ErrorCode) -> ApiError {
-    match err.transience() {
-        Transience::Throttled => {
-            ApiError::too_many_requests(THROTTLED_RETRY_AFTER).with_detail(err)
-        }
-        Transience::Unavailable => ApiError::unavailable().with_detail(err),
-        Transience::Permanent => {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, code).with_detail(err)
-        }
-    }
-}
-
-/// [`failure`] with `UnexpectedException`.
-pub fn unexpected<E: Classify>(err: &E) -> ApiError {
-    failure(err, ErrorCode::UnexpectedException)
-}
-
 /// 404 `UserNotFoundException`: the caller has no profile, or no channel yet.
 pub fn user_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UserNotFoundException)
+}
+
+/// For writes to a user's item: 404 `UserNotFoundException` when the item is gone, else the shared
+/// policy with `code` (`.map_err(missing_user_or(code))?`).
+pub fn missing_user_or(code: ErrorCode) -> impl Fn(DbError) -> ApiError + Copy {
+    move |err| match err {
+        DbError::NotFound => user_not_found(),
+        other => ApiError::from_failure(&other, code),
+    }
 }
 
 /// 400 with an upstream code and a message for the caller.
@@ -155,7 +66,7 @@ pub fn cognito_name(name: &str) -> Option<&'static str> {
 /// client-caused refusals and 500 otherwise. Unknown names answer `fallback`.
 pub fn cognito_refusal(err: &IdentityError, fallback: ErrorCode, with_message: bool) -> ApiError {
     let IdentityError::Cognito { name, message } = err else {
-        return failure(err, fallback);
+        return ApiError::from_failure(err, fallback);
     };
     let (status, code) = match cognito_name(name) {
         Some(known) if COGNITO_CLIENT_ERRORS.contains(&known) => {
@@ -175,6 +86,7 @@ pub fn cognito_refusal(err: &IdentityError, fallback: ErrorCode, with_message: b
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ugc_aws::{ChatError, VideoError};
 
     #[test]
     fn cognito_refusals_keep_the_name() {
@@ -206,14 +118,15 @@ mod tests {
 
     #[test]
     fn transient_failures_are_retryable_statuses() {
-        let api = failure(
+        let api = ApiError::from_failure(
             &DbError::Unavailable("down".into()),
             ErrorCode::AccountDeletionException,
         );
         assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let api = failure(&VideoError::Throttled, ErrorCode::ResetStreamKeyException);
+        let api =
+            ApiError::from_failure(&VideoError::Throttled, ErrorCode::ResetStreamKeyException);
         assert_eq!(api.status(), StatusCode::TOO_MANY_REQUESTS);
-        let api = failure(
+        let api = ApiError::from_failure(
             &ChatError::Unexpected("x".into()),
             ErrorCode::AccountDeletionException,
         );

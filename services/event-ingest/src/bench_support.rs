@@ -1,36 +1,12 @@
 //! Realistic EventBridge deliveries, for tests and for the `make bench` ingest row.
 
-use serde::Serialize;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 use ugc_domain::format_iso_seconds;
-use utoipa::ToSchema;
 
-/// The EventBridge envelope as an API destination delivers it (docs/wire-protocols.md §9.1).
-#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
-pub struct EventEnvelope {
-    /// Always `"0"`.
-    pub version: String,
-    /// Unique per event; a redelivery carries the same id.
-    #[schema(example = "6a7e8feb-b491-4cf7-a9f1-bf3703467718")]
-    pub id: String,
-    /// `IVS Stream State Change`, `IVS Stream Health Change`, `IVS Limit Breach` or
-    /// `IVS Recording State Change`.
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    /// `aws.ivs` (other sources are acknowledged and ignored).
-    pub source: String,
-    pub account: String,
-    /// UTC, whole seconds, e.g. `2023-11-14T22:13:20Z`.
-    pub time: String,
-    pub region: String,
-    /// The channel ARN; empty for account-level limit events.
-    pub resources: Vec<String>,
-    /// `event_name` / `limit_name` / `recording_status`, `stream_id`, `channel_name`, ...
-    #[schema(value_type = Object)]
-    pub detail: Value,
-}
+pub use crate::envelope::EventEnvelope;
 
+/// Fixtures: fresh envelopes of IVS events.
 impl EventEnvelope {
     /// An IVS event of `channel_arn` (region and account taken from the ARN).
     pub fn ivs(channel_arn: &str, detail_type: &str, time: OffsetDateTime, detail: Value) -> Self {

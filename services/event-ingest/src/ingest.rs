@@ -83,7 +83,7 @@ impl IngestResponse {
     post,
     path = "/streamEvents",
     tag = "events",
-    request_body(content = crate::bench_support::EventEnvelope, description = "An EventBridge envelope of an IVS event (aws.ivs), unchanged", content_type = "application/json"),
+    request_body(content = crate::envelope::EventEnvelope, description = "An EventBridge envelope of an IVS event (aws.ivs), unchanged", content_type = "application/json"),
     responses(
         (status = 200, description = "Stored, a redelivery, kept pending, or ignored for good", body = IngestResponse),
         (status = 400, description = "Not an EventBridge envelope of an IVS event (`BadRequestException` + message); not retried", body = serde_json::Value, example = json!({"__type": "BadRequestException", "message": "malformed event: time is missing"})),
@@ -108,7 +108,7 @@ pub async fn post_stream_events(
     post,
     path = "/",
     tag = "events",
-    request_body(content = crate::bench_support::EventEnvelope, content_type = "application/json"),
+    request_body(content = crate::envelope::EventEnvelope, content_type = "application/json"),
     responses(
         (status = 200, description = "As `POST /streamEvents`", body = IngestResponse),
         (status = 400, description = "As `POST /streamEvents`", body = serde_json::Value),

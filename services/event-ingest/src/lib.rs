@@ -17,11 +17,15 @@
 //! | DynamoDB / Secrets Manager unavailable, or the delivery over its time budget | 503 `ServiceUnavailableException` + `Retry-After` |
 //! | a bug or a missing table | 500 `UnexpectedException` |
 //!
+//! The 429 / 503 / 500 rows are the shared failure policy (`ApiError::from_failure`,
+//! `docs/failure-policy.md`); only the secret and time-budget 503s are this service's own.
+//!
 //! Storing is idempotent on the event `id` and order-independent; the repository and the domain's
 //! session model do that work (no read-modify-write here), so a retried delivery is always safe.
 
 pub mod bench_support;
 pub mod config;
+pub mod envelope;
 mod error;
 mod ingest;
 pub mod openapi;

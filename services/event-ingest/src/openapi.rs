@@ -17,7 +17,7 @@ use crate::config::DEFAULT_SECRET_HEADER;
     components(schemas(
         crate::ingest::IngestResponse,
         crate::ingest::IngestStatus,
-        crate::bench_support::EventEnvelope
+        crate::envelope::EventEnvelope
     )),
     modifiers(&Additions),
     tags((name = "events", description = "IVS events pushed by EventBridge"))

@@ -4,13 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
-use ugc_aws::{IngestConfiguration, MetricsError};
+use ugc_aws::IngestConfiguration;
 use ugc_domain::metrics::{
     format_results, metric_queries, FormattedMetric, MetricQueryBody, MetricResult, MetricsWindow,
 };
 use ugc_domain::{format_iso_millis, ChannelArn, ChannelResourceId, ErrorCode, StreamId};
 use ugc_dynamo::streams::SESSIONS_PAGE_SIZE;
-use ugc_dynamo::{DbError, StoredSession};
+use ugc_dynamo::StoredSession;
 use ugc_web::routing::check_param;
 use ugc_web::{ApiError, AuthUser};
 use utoipa::{IntoParams, ToSchema};
@@ -150,23 +150,6 @@ pub struct ListQuery {
 
 // ---------------------------------------------------------------------------------- errors
 
-fn db_error(err: DbError) -> ApiError {
-    if err.is_transient() {
-        ApiError::unavailable().with_detail(err)
-    } else {
-        ApiError::unexpected().with_detail(err)
-    }
-}
-
-fn metrics_error(err: MetricsError) -> ApiError {
-    match err {
-        MetricsError::Throttled | MetricsError::Unavailable(_) => {
-            ApiError::unavailable().with_detail(err)
-        }
-        MetricsError::Other(_) => ApiError::unexpected().with_detail(err),
-    }
-}
-
 fn channel_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UserNotFoundException)
 }
@@ -199,7 +182,8 @@ fn channel_arn(state: &AppState, raw: &str) -> Result<ChannelArn, ApiError> {
         (status = 400, description = "`BadRequestException`: bad channel id or `nextToken`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`UnauthorizedException`: missing or invalid access token", body = crate::openapi::ErrorBody),
         (status = 404, description = "`UserNotFoundException`: the channel is not the caller's", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`: DynamoDB is unavailable", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`TooManyRequestsException`: DynamoDB is throttling; retry after `Retry-After`", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`ServiceUnavailableException`: DynamoDB is unavailable; retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))
 )]
@@ -219,11 +203,7 @@ pub async fn list_stream_sessions(
         ),
         None => None,
     };
-    let page = state
-        .streams
-        .sessions_page(&arn, after.as_ref())
-        .await
-        .map_err(db_error)?;
+    let page = state.streams.sessions_page(&arn, after.as_ref()).await?;
     // A channel has one owner, whose sub every session carries; sessions of another owner mean the
     // channel is not the caller's. Sessions without an owner (none is written so) are skipped.
     if page
@@ -275,7 +255,8 @@ pub async fn list_stream_sessions(
         (status = 400, description = "`BadRequestException`: bad channel or stream id", body = crate::openapi::ErrorBody),
         (status = 401, description = "`UnauthorizedException`: missing or invalid access token", body = crate::openapi::ErrorBody),
         (status = 404, description = "`NotFoundException`: no such session of the caller's", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`: DynamoDB or CloudWatch is unavailable or throttling", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`TooManyRequestsException`: DynamoDB or CloudWatch is throttling; retry after `Retry-After`", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`ServiceUnavailableException`: DynamoDB or CloudWatch is unavailable; retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))
 )]
@@ -292,8 +273,7 @@ pub async fn get_stream_session(
     let session = state
         .streams
         .get_session(&arn, &stream_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|s| s.user_sub.as_deref() == Some(user.sub.as_str()))
         .ok_or_else(session_not_found)?;
     // Not listed either (the list's index holds only sessions with a start): events of a session
@@ -349,7 +329,7 @@ async fn ingest_configuration(
     }
     let fetched = match state
         .video
-        .get_stream_session(session.channel_arn.as_str(), session.stream_id.as_str())
+        .get_stream_session(&session.channel_arn, &session.stream_id)
         .await
     {
         Ok(Some(config)) if config.is_known() => config,
@@ -405,8 +385,7 @@ async fn session_metrics(
     let results: Vec<MetricResult> = state
         .stream_metrics
         .get_metric_data(&queries, window.aligned_start, window.aligned_end)
-        .await
-        .map_err(metrics_error)?
+        .await?
         .into_iter()
         .map(|r| MetricResult {
             id: r.id,

@@ -16,9 +16,11 @@
 //! | `nextToken` that does not open (garbage, truncated, tampered, another list's) | 400 `BadRequestException` |
 //! | the channel's sessions belong to another user | 404 `UserNotFoundException` |
 //! | no such session, another user's session, or one without Session Created | 404 `NotFoundException` |
-//! | DynamoDB or CloudWatch unavailable or throttling | 503 `ServiceUnavailableException` |
+//! | DynamoDB or CloudWatch throttling | 429 `TooManyRequestsException` + `Retry-After` |
+//! | DynamoDB or CloudWatch unavailable | 503 `ServiceUnavailableException` + `Retry-After` |
 //! | anything else | 500 `UnexpectedException` |
 //!
+//! Dependency failures follow the shared policy (`ApiError::from_failure`, `docs/failure-policy.md`).
 //! The two 404s never say whether the thing exists for somebody else. IVS `GetStreamSession`
 //! failures are logged and the response simply has no `ingestConfiguration` (as upstream).
 

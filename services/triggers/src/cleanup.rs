@@ -14,26 +14,31 @@
 //! conditions, so ownership is read first (`BatchGetItem`, consistent reads). Nothing else writes a
 //! marker whose owner no longer exists in Cognito, so the read stays true until the delete.
 //!
-//! The capabilities are two small traits ([`UserPool`], [`ChannelTable`]) with the SDK clients
-//! inside, so the paging, partial-failure and retry rules are tested without AWS.
+//! The capabilities are two small traits ([`UserPool`], [`ChannelTable`]) so the paging,
+//! partial-failure and retry rules are tested without AWS. Their production implementations only
+//! delegate: the channels table has one owner, `ugc_dynamo::ChannelsRepo` (its codecs and marker
+//! scheme), and Cognito another, `ugc_aws::IdentityClient`.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_cognitoidentityprovider::Client as CognitoClient;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client as DynamoClient;
 use futures_util::StreamExt;
 use time::OffsetDateTime;
-use ugc_dynamo::DbError;
+use ugc_aws::{IdentityClient, IdentityError, UserDeletion};
+use ugc_dynamo::{ChannelsRepo, DbError};
 
 use crate::config::{self, ConfigError, Lookup};
 
+pub use ugc_aws::{UnconfirmedPage as UsersPage, UnconfirmedUser};
+pub use ugc_dynamo::{ItemOwnership as Row, OwnershipBatch as BatchGot};
+
 /// `BatchWriteItem` takes at most 25 requests.
-pub const WRITE_BATCH: usize = 25;
+pub const WRITE_BATCH: usize = ugc_dynamo::channels::BATCH_WRITE_MAX;
 /// `BatchGetItem` takes at most 100 keys.
-pub const READ_BATCH: usize = 100;
+pub const READ_BATCH: usize = ugc_dynamo::channels::BATCH_GET_MAX;
 /// Cognito's admin write quota is modest; a few deletions at a time stay well inside it.
 const DELETE_CONCURRENCY: usize = 4;
 
@@ -86,20 +91,6 @@ pub enum CleanupError {
     UsersNotDeleted(Vec<String>),
 }
 
-/// An unconfirmed user as `ListUsers` reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UnconfirmedUser {
-    pub username: String,
-    pub sub: Option<String>,
-    pub created: Option<OffsetDateTime>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UsersPage {
-    pub users: Vec<UnconfirmedUser>,
-    pub next_token: Option<String>,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deleted {
     Now,
@@ -117,23 +108,6 @@ pub trait UserPool: Sync {
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Deleted, CleanupError>> + Send;
-}
-
-/// A channels-table row as far as the cleanup cares.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Row {
-    pub id: String,
-    /// On a profile: its username.
-    pub username: Option<String>,
-    /// On a username marker: the sub that owns the name.
-    pub user_sub: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct BatchGot {
-    pub rows: Vec<Row>,
-    /// Ids DynamoDB did not read this time (`UnprocessedKeys`).
-    pub unprocessed: Vec<String>,
 }
 
 /// The DynamoDB calls the cleanup needs, by item `id`.
@@ -211,7 +185,7 @@ pub async fn run(
         expired.extend(
             page.users
                 .into_iter()
-                .filter(|user| user.created.is_some_and(|created| created <= cutoff)),
+                .filter(|user| user.created_by(cutoff)),
         );
         match page.next_token.filter(|t| !t.is_empty()) {
             Some(next) => token = Some(next),
@@ -344,20 +318,22 @@ async fn delete_all(
     Ok(())
 }
 
-/// [`UserPool`] over the Cognito SDK client.
+/// [`UserPool`] over [`IdentityClient`].
 #[derive(Clone, Debug)]
 pub struct CognitoUserPool {
-    client: CognitoClient,
-    pool_id: String,
+    identity: IdentityClient,
 }
 
 impl CognitoUserPool {
     pub fn new(client: CognitoClient, pool_id: impl Into<String>) -> Self {
         Self {
-            client,
-            pool_id: pool_id.into(),
+            identity: IdentityClient::for_admin(client, pool_id),
         }
     }
+}
+
+fn cognito(err: IdentityError) -> CleanupError {
+    CleanupError::Cognito(Box::new(err))
 }
 
 impl UserPool for CognitoUserPool {
@@ -365,172 +341,40 @@ impl UserPool for CognitoUserPool {
         &self,
         pagination_token: Option<String>,
     ) -> Result<UsersPage, CleanupError> {
-        let out = self
-            .client
-            .list_users()
-            .user_pool_id(&self.pool_id)
-            .filter("cognito:user_status = \"UNCONFIRMED\"")
-            .attributes_to_get("sub")
-            .limit(60)
-            .set_pagination_token(pagination_token)
-            .send()
+        self.identity
+            .list_unconfirmed_users(pagination_token)
             .await
-            .map_err(|err| CleanupError::Cognito(Box::new(err)))?;
-        let users = out
-            .users()
-            .iter()
-            .filter_map(|user| {
-                let username = user.username()?.to_owned();
-                let sub = user
-                    .attributes()
-                    .iter()
-                    .find(|a| a.name() == "sub")
-                    .and_then(|a| a.value())
-                    .map(str::to_owned);
-                let created = user.user_create_date().and_then(|d| {
-                    OffsetDateTime::from_unix_timestamp_nanos(
-                        i128::from(d.secs()) * 1_000_000_000 + i128::from(d.subsec_nanos()),
-                    )
-                    .ok()
-                });
-                Some(UnconfirmedUser {
-                    username,
-                    sub,
-                    created,
-                })
-            })
-            .collect();
-        Ok(UsersPage {
-            users,
-            next_token: out.pagination_token().map(str::to_owned),
-        })
+            .map_err(cognito)
     }
 
     async fn delete_user(&self, username: &str) -> Result<Deleted, CleanupError> {
-        match self
-            .client
-            .admin_delete_user()
-            .user_pool_id(&self.pool_id)
-            .username(username)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Deleted::Now),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_user_not_found_exception()) =>
-            {
-                Ok(Deleted::AlreadyGone)
-            }
-            Err(err) => Err(CleanupError::Cognito(Box::new(err))),
+        match self.identity.delete_user(username).await.map_err(cognito)? {
+            UserDeletion::Deleted => Ok(Deleted::Now),
+            UserDeletion::AlreadyGone => Ok(Deleted::AlreadyGone),
         }
     }
 }
 
-/// [`ChannelTable`] over the DynamoDB SDK client.
+/// [`ChannelTable`] over [`ChannelsRepo`].
 #[derive(Clone, Debug)]
 pub struct DynamoChannelTable {
-    client: DynamoClient,
-    table: String,
+    repo: ChannelsRepo,
 }
 
 impl DynamoChannelTable {
     pub fn new(client: DynamoClient, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            repo: ChannelsRepo::new(client, table),
         }
-    }
-
-    fn key(id: &str) -> HashMap<String, AttributeValue> {
-        HashMap::from([("id".to_owned(), AttributeValue::S(id.to_owned()))])
-    }
-
-    fn id_of(item: &HashMap<String, AttributeValue>) -> Option<String> {
-        string(item, "id")
-    }
-}
-
-fn string(item: &HashMap<String, AttributeValue>, name: &str) -> Option<String> {
-    match item.get(name) {
-        Some(AttributeValue::S(v)) => Some(v.clone()),
-        _ => None,
     }
 }
 
 impl ChannelTable for DynamoChannelTable {
     async fn batch_get(&self, ids: &[String]) -> Result<BatchGot, CleanupError> {
-        let keys = KeysAndAttributes::builder()
-            .set_keys(Some(ids.iter().map(|id| Self::key(id)).collect()))
-            .projection_expression("#id, #u, #s")
-            .expression_attribute_names("#id", "id")
-            .expression_attribute_names("#u", "username")
-            .expression_attribute_names("#s", "userSub")
-            .consistent_read(true)
-            .build()
-            .map_err(DbError::from)?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await
-            .map_err(DbError::from)?;
-        let rows = out
-            .responses()
-            .and_then(|r| r.get(&self.table))
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        Some(Row {
-                            id: Self::id_of(item)?,
-                            username: string(item, "username"),
-                            user_sub: string(item, "userSub"),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let unprocessed = out
-            .unprocessed_keys()
-            .and_then(|u| u.get(&self.table))
-            .map(|k| k.keys().iter().filter_map(Self::id_of).collect())
-            .unwrap_or_default();
-        Ok(BatchGot { rows, unprocessed })
+        Ok(self.repo.batch_get_ownership(ids).await?)
     }
 
     async fn batch_delete(&self, ids: &[String]) -> Result<Vec<String>, CleanupError> {
-        let requests = ids
-            .iter()
-            .map(|id| {
-                Ok(WriteRequest::builder()
-                    .delete_request(
-                        DeleteRequest::builder()
-                            .set_key(Some(Self::key(id)))
-                            .build()?,
-                    )
-                    .build())
-            })
-            .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()
-            .map_err(DbError::from)?;
-        let out = self
-            .client
-            .batch_write_item()
-            .request_items(&self.table, requests)
-            .send()
-            .await
-            .map_err(DbError::from)?;
-        Ok(out
-            .unprocessed_items()
-            .and_then(|u| u.get(&self.table))
-            .map(|requests| {
-                requests
-                    .iter()
-                    .filter_map(|r| r.delete_request().and_then(|d| Self::id_of(d.key())))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(self.repo.batch_delete(ids).await?)
     }
 }

@@ -10,8 +10,17 @@ use aws_sdk_ivs::types::{
 use aws_sdk_ivs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ugc_aws::{Backoff, VideoClient, VideoError};
+use ugc_domain::{ChannelArn, StreamId};
 
 const ARN: &str = "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh";
+
+fn arn() -> ChannelArn {
+    ChannelArn::parse(ARN).unwrap()
+}
+
+fn stream_id() -> StreamId {
+    StreamId::parse("st-1A2b3c4D5e6F78ghij9Klmn").unwrap()
+}
 
 fn ivs_error(code: &str, message: &str) -> Option<String> {
     Some(format!(
@@ -49,7 +58,7 @@ async fn put_metadata_retries_throttling_then_succeeds() {
         .times(2)
         .output(|| PutMetadataOutput::builder().build())
         .build();
-    video(&[&rule]).put_metadata(ARN, "{}").await.unwrap();
+    video(&[&rule]).put_metadata(&arn(), "{}").await.unwrap();
     assert_eq!(rule.num_calls(), 3);
 }
 
@@ -60,7 +69,10 @@ async fn put_metadata_gives_up_after_max_attempts() {
         .http_status(429, ivs_error("ThrottlingException", "Rate exceeded"))
         .times(10)
         .build();
-    let err = video(&[&rule]).put_metadata(ARN, "{}").await.unwrap_err();
+    let err = video(&[&rule])
+        .put_metadata(&arn(), "{}")
+        .await
+        .unwrap_err();
     assert!(matches!(err, VideoError::Throttled), "{err:?}");
     assert_eq!(rule.num_calls(), 4);
 }
@@ -75,7 +87,10 @@ async fn put_metadata_on_offline_channel_is_not_broadcasting_without_retry() {
         )
         .output(|| PutMetadataOutput::builder().build())
         .build();
-    let err = video(&[&rule]).put_metadata(ARN, "{}").await.unwrap_err();
+    let err = video(&[&rule])
+        .put_metadata(&arn(), "{}")
+        .await
+        .unwrap_err();
     assert!(matches!(err, VideoError::NotBroadcasting), "{err:?}");
     assert_eq!(rule.num_calls(), 1);
 }
@@ -89,7 +104,7 @@ async fn put_metadata_validation_keeps_ivs_message() {
             ivs_error("ValidationException", "metadata exceeds 1 KB"),
         )
         .build();
-    let err = video(&[&rule]).put_metadata(ARN, "x").await.unwrap_err();
+    let err = video(&[&rule]).put_metadata(&arn(), "x").await.unwrap_err();
     match err {
         VideoError::Validation(message) => assert_eq!(message, "metadata exceeds 1 KB"),
         other => panic!("expected Validation, got {other:?}"),
@@ -103,7 +118,7 @@ async fn server_faults_are_unavailable() {
         .http_status(500, ivs_error("InternalServerException", "oops"))
         .build();
     let err = video_without_sdk_retries(&[&rule])
-        .put_metadata(ARN, "x")
+        .put_metadata(&arn(), "x")
         .await
         .unwrap_err();
     assert!(matches!(err, VideoError::Unavailable(_)), "{err:?}");
@@ -116,7 +131,7 @@ async fn stop_stream_on_offline_channel_is_false() {
         .http_status(404, ivs_error("ChannelNotBroadcasting", "not live"))
         .build();
     assert!(!video_without_sdk_retries(&[&rule])
-        .stop_stream(ARN)
+        .stop_stream(&arn())
         .await
         .unwrap());
 }
@@ -128,7 +143,7 @@ async fn deleting_a_missing_channel_succeeds() {
         .http_status(404, ivs_error("ResourceNotFoundException", "gone"))
         .build();
     video_without_sdk_retries(&[&rule])
-        .delete_channel(ARN)
+        .delete_channel(&arn())
         .await
         .unwrap();
 }
@@ -170,7 +185,7 @@ async fn stream_session_ingest_configuration() {
                 .build()
         });
     let config = video_without_sdk_retries(&[&rule])
-        .get_stream_session(ARN, "st-1A2b3c4D5e6F78ghij9Klmn")
+        .get_stream_session(&arn(), &stream_id())
         .await
         .unwrap()
         .unwrap();
@@ -186,7 +201,7 @@ async fn unknown_stream_session_is_none() {
         .http_status(404, ivs_error("ResourceNotFoundException", "no session"))
         .build();
     let config = video_without_sdk_retries(&[&rule])
-        .get_stream_session(ARN, "st-1A2b3c4D5e6F78ghij9Klmn")
+        .get_stream_session(&arn(), &stream_id())
         .await
         .unwrap();
     assert_eq!(config, None);

@@ -4,12 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_aws::VideoError;
-use ugc_domain::{Avatar, Color, Email, ErrorCode, Username, UsernameError};
+use ugc_domain::{Avatar, ChannelArn, Color, Email, ErrorCode, Username, UsernameError};
 use ugc_dynamo::{DbError, NewProfile};
-use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, RateKey, RateLimiter};
+use ugc_web::{Action, ApiError, AuthUser, ClientIp, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
-use crate::error::{cognito_refusal, failure, invalid};
+use crate::error::{cognito_refusal, invalid};
 use crate::routes::{rate_limit, required};
 use crate::state::AppState;
 
@@ -81,10 +81,6 @@ impl<'a> Registration<'a> {
     }
 }
 
-fn registration_failure(err: &DbError) -> ApiError {
-    failure(err, ErrorCode::AccountRegistrationException)
-}
-
 fn username_taken() -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
@@ -118,7 +114,7 @@ pub async fn register(
     if channels
         .get_by_email(input.email.as_str())
         .await
-        .map_err(|e| registration_failure(&e))?
+        .fail_with(ErrorCode::AccountRegistrationException)?
         .is_some()
     {
         return Err(ApiError::new(
@@ -129,7 +125,7 @@ pub async fn register(
     if channels
         .username_owner(&input.username)
         .await
-        .map_err(|e| registration_failure(&e))?
+        .fail_with(ErrorCode::AccountRegistrationException)?
         .is_some()
     {
         return Err(username_taken());
@@ -162,7 +158,7 @@ pub async fn register(
         }
         return Err(match err {
             DbError::ConditionFailed => username_taken(),
-            other => registration_failure(&other),
+            other => ApiError::from_failure(&other, ErrorCode::AccountRegistrationException),
         });
     }
     Ok(HttpResponse::Created().json(RegisterResponse {
@@ -200,7 +196,7 @@ pub async fn reset_password(
         .channels
         .get_by_email(email.as_str())
         .await
-        .map_err(|e| failure(&e, ErrorCode::ForgotPasswordException))?;
+        .fail_with(ErrorCode::ForgotPasswordException)?;
     if let Some(record) = record {
         match state.identity.forgot_password(&record.username).await {
             Ok(()) => {}
@@ -209,7 +205,12 @@ pub async fn reset_password(
             Err(err @ ugc_aws::IdentityError::Cognito { .. }) => {
                 tracing::info!(user = %record.id, error = %err, "password reset refused by Cognito");
             }
-            Err(err) => return Err(failure(&err, ErrorCode::ForgotPasswordException)),
+            Err(err) => {
+                return Err(ApiError::from_failure(
+                    &err,
+                    ErrorCode::ForgotPasswordException,
+                ))
+            }
         }
     }
     Ok(empty_ok())
@@ -238,62 +239,48 @@ pub async fn delete_account(
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
     let code = ErrorCode::AccountDeletionException;
-    let record = state
-        .channels
-        .get(&user.sub)
-        .await
-        .map_err(|e| failure(&e, code))?;
+    let record = state.channels.get(&user.sub).await.fail_with(code)?;
     if let Some(record) = &record {
         if let Some(arn) = &record.channel_arn {
-            state
-                .video
-                .stop_stream(arn.as_str())
-                .await
-                .map_err(|e| failure(&e, code))?;
-            delete_channel(&state, arn.as_str())
-                .await
-                .map_err(|e| failure(&e, code))?;
+            state.video.stop_stream(arn).await.fail_with(code)?;
+            delete_channel(&state, arn).await.fail_with(code)?;
             state
                 .streams
                 .delete_channel_sessions(arn)
                 .await
-                .map_err(|e| failure(&e, code))?;
+                .fail_with(code)?;
         }
         if let Some(room) = &record.chat_room_arn {
-            state
-                .chat
-                .delete_room(room)
-                .await
-                .map_err(|e| failure(&e, code))?;
+            state.chat.delete_room(room).await.fail_with(code)?;
         }
         if let Some(asset_id) = &record.channel_asset_id {
             state
                 .assets
                 .delete_prefix(&format!("{asset_id}/"))
                 .await
-                .map_err(|e| failure(&e, code))?;
+                .fail_with(code)?;
         }
         state
             .channels
             .delete_user(&user.sub)
             .await
-            .map_err(|e| failure(&e, code))?;
+            .fail_with(code)?;
     }
     let identity = &state.identity;
     identity
         .admin_user_global_sign_out(&user.username)
         .await
-        .map_err(|e| failure(&e, code))?;
+        .fail_with(code)?;
     identity
         .admin_delete_user(&user.username)
         .await
-        .map_err(|e| failure(&e, code))?;
+        .fail_with(code)?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DeleteChannel` right after `StopStream` can meet a stream that is still shutting down
 /// (`Conflict`); wait for it briefly.
-async fn delete_channel(state: &AppState, arn: &str) -> Result<(), VideoError> {
+async fn delete_channel(state: &AppState, arn: &ChannelArn) -> Result<(), VideoError> {
     let mut attempt = 0u32;
     loop {
         match state.video.delete_channel(arn).await {

@@ -5,10 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use ugc_aws::VideoError;
 use ugc_domain::{ErrorCode, StreamActionMetadata};
-use ugc_web::{Action, ApiError, AuthUser, Json, RateKey, RateLimiter};
+use ugc_web::{Action, ApiError, AuthUser, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
-use crate::error::{failure, invalid, user_not_found};
+use crate::error::{invalid, user_not_found};
 use crate::routes::{rate_limit, required};
 use crate::state::AppState;
 
@@ -58,14 +58,10 @@ pub async fn send_action(
         .channels
         .get(&user.sub)
         .await
-        .map_err(|e| failure(&e, code))?
+        .fail_with(code)?
         .and_then(|record| record.channel_arn)
         .ok_or_else(user_not_found)?;
-    match state
-        .video
-        .put_metadata(arn.as_str(), metadata.as_str())
-        .await
-    {
+    match state.video.put_metadata(&arn, metadata.as_str()).await {
         Ok(()) => Ok(super::account::empty_ok()),
         Err(VideoError::NotBroadcasting) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -75,6 +71,6 @@ pub async fn send_action(
             ErrorCode::TimedMetadataValidationException,
             message,
         )),
-        Err(err) => Err(failure(&err, code)),
+        Err(err) => Err(ApiError::from_failure(&err, code)),
     }
 }

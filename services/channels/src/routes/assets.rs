@@ -7,11 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_domain::{AssetType, ErrorCode, ImageContentType};
-use ugc_dynamo::DbError;
 use ugc_web::{Action, ApiError, AuthUser, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
-use crate::error::{invalid, unexpected, user_not_found};
+use crate::error::{invalid, missing_user_or, user_not_found};
 use crate::routes::rate_limit;
 use crate::state::AppState;
 
@@ -83,8 +82,7 @@ pub async fn create_presigned_post(
             asset.max_bytes(),
             PRESIGNED_POST_EXPIRY,
         )
-        .await
-        .map_err(|e| unexpected(&e))?;
+        .await?;
     Ok(HttpResponse::Ok().json(PresignedPostResponse {
         fields: post
             .fields
@@ -99,8 +97,7 @@ async fn channel_asset_id(state: &AppState, sub: &str) -> Result<String, ApiErro
     state
         .channels
         .get(sub)
-        .await
-        .map_err(|e| unexpected(&e))?
+        .await?
         .and_then(|record| record.channel_asset_id)
         .ok_or_else(user_not_found)
 }
@@ -144,15 +141,11 @@ pub async fn delete_asset(
     state
         .assets
         .delete_object(&format!("{asset_id}/{}", asset.as_str()))
-        .await
-        .map_err(|e| unexpected(&e))?;
+        .await?;
     state
         .channels
         .clear_asset(&user.sub, asset)
         .await
-        .map_err(|e| match e {
-            DbError::NotFound => user_not_found(),
-            other => unexpected(&other),
-        })?;
+        .map_err(missing_user_or(ErrorCode::UnexpectedException))?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }

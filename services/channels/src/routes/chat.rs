@@ -13,11 +13,13 @@ use actix_web::web;
 use serde::{Deserialize, Serialize};
 use ugc_aws::{ChatCapability, ChatError};
 use ugc_domain::{ChannelArn, ErrorCode};
-use ugc_dynamo::{ChannelRecord, DbError};
-use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, MaybeAuthUser, RateKey, RateLimiter};
+use ugc_dynamo::ChannelRecord;
+use ugc_web::{
+    Action, ApiError, AuthUser, ClientIp, FailWith, Json, MaybeAuthUser, RateKey, RateLimiter,
+};
 use utoipa::ToSchema;
 
-use crate::error::{failure, unexpected, user_not_found};
+use crate::error::{missing_user_or, user_not_found};
 use crate::openapi::Empty;
 use crate::state::AppState;
 
@@ -108,8 +110,7 @@ pub async fn create_chat_token(
     let owner = state
         .channels
         .get_by_username(&owner_name)
-        .await
-        .map_err(|err| unexpected(&err))?
+        .await?
         .ok_or_else(user_not_found)?;
     let (room, grant) = match viewer.user() {
         None => (chat_room(&owner)?, anonymous_grant()),
@@ -137,7 +138,7 @@ pub async fn create_chat_token(
         .await
         .map_err(|err| match err {
             ChatError::NotFound => room_not_found().with_detail(err),
-            other => unexpected(&other),
+            other => ApiError::from(other),
         })?;
     let mut capabilities: Vec<String> = grant
         .capabilities
@@ -163,8 +164,7 @@ async fn fresh_records(
         state.channels.get(owner_sub),
         state.channels.get(caller_sub),
     )
-    .await
-    .map_err(|err| unexpected(&err))?;
+    .await?;
     Ok((owner.ok_or_else(user_not_found)?, caller))
 }
 
@@ -254,16 +254,9 @@ async fn target_of(
         .channels
         .get_by_channel_arn(&arn)
         .await
-        .map_err(|err| failure(&err, code))?
+        .fail_with(code)?
         .ok_or_else(user_not_found)?;
     Ok((arn, target))
-}
-
-fn ban_write_error(err: &DbError, code: ErrorCode) -> ApiError {
-    match err {
-        DbError::NotFound => user_not_found(),
-        other => failure(other, code),
-    }
 }
 
 /// `POST /channel/ban`: stores the ban on the caller's channel and disconnects the banned user from
@@ -291,8 +284,7 @@ pub async fn ban_user(
     let caller = state
         .channels
         .get(&user.sub)
-        .await
-        .map_err(|err| unexpected(&err))?
+        .await?
         .ok_or_else(user_not_found)?;
     let (arn, target) = target_of(&state, banned_channel_arn, ErrorCode::BanUserException).await?;
     if caller.channel_arn.as_ref() == Some(&arn) || target.id == user.sub {
@@ -305,7 +297,7 @@ pub async fn ban_user(
         .channels
         .ban(&user.sub, &target.id)
         .await
-        .map_err(|err| ban_write_error(&err, ErrorCode::BanUserException))?;
+        .map_err(missing_user_or(ErrorCode::BanUserException))?;
     if let Some(room) = &caller.chat_room_arn {
         // The stored ban is what enforces (no new token, no playback); the kick only ends the open
         // chat connection, so its failure is logged rather than failing the ban.
@@ -351,7 +343,7 @@ pub async fn unban_user(
         .channels
         .unban(&user.sub, &target.id)
         .await
-        .map_err(|err| ban_write_error(&err, ErrorCode::UnbanUserException))?;
+        .map_err(missing_user_or(ErrorCode::UnbanUserException))?;
     Ok(web::Json(Empty {}))
 }
 

@@ -16,7 +16,7 @@ use ugc_dynamo::{ChannelRecord, DbError, FollowOutcome, LiveSession};
 use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
-use crate::error::{unexpected, user_not_found};
+use crate::error::{missing_user_or, user_not_found};
 use crate::openapi::Empty;
 use crate::routes::public::{live_channel_owner, ChannelList, MAX_RESULTS};
 use crate::state::AppState;
@@ -67,8 +67,7 @@ async fn followed_channel(
     let target = state
         .channels
         .get_by_username(&username)
-        .await
-        .map_err(|err| unexpected(&err))?
+        .await?
         .ok_or_else(user_not_found)?;
     if target.id == user.sub {
         return Err(ApiError::new(
@@ -80,13 +79,6 @@ async fn followed_channel(
         .channel_arn
         .map(|arn| arn.resource_id().clone())
         .ok_or_else(user_not_found)
-}
-
-fn list_write_error(err: &DbError) -> ApiError {
-    match err {
-        DbError::NotFound => user_not_found(),
-        other => unexpected(other),
-    }
 }
 
 /// `PUT /channel/followingList/add`: 200 `{}` when followed now, 204 when already followed.
@@ -118,7 +110,7 @@ pub async fn follow(
     match state.channels.follow(&user.sub, &channel).await {
         Ok(FollowOutcome::Followed) => Ok(HttpResponse::Ok().json(Empty {})),
         Ok(FollowOutcome::AlreadyFollowing) => Ok(HttpResponse::NoContent().finish()),
-        Err(err) => Err(list_write_error(&err)),
+        Err(err) => Err(missing_user_or(ErrorCode::UnexpectedException)(err)),
     }
 }
 
@@ -151,7 +143,7 @@ pub async fn unfollow(
         .channels
         .unfollow(&user.sub, &channel)
         .await
-        .map_err(|err| list_write_error(&err))?;
+        .map_err(missing_user_or(ErrorCode::UnexpectedException))?;
     Ok(web::Json(Empty {}))
 }
 
@@ -172,24 +164,13 @@ pub async fn following_list(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ChannelList<FollowedChannel>>, ApiError> {
-    let Some(caller) = state
-        .channels
-        .get(&user.sub)
-        .await
-        .map_err(|err| unexpected(&err))?
-    else {
+    let Some(caller) = state.channels.get(&user.sub).await? else {
         return Ok(web::Json(ChannelList::new(Vec::new())));
     };
     let followed = followed_arns(&state, &caller);
-    let live = state
-        .streams
-        .live_sessions_for(&followed)
-        .await
-        .map_err(|err| unexpected(&err))?;
+    let live = state.streams.live_sessions_for(&followed).await?;
     let candidates = display_order(&followed, &live);
-    let channels = resolve(&state, &candidates)
-        .await
-        .map_err(|err| unexpected(&err))?;
+    let channels = resolve(&state, &candidates).await?;
     Ok(web::Json(ChannelList::new(channels)))
 }
 

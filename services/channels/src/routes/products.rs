@@ -9,7 +9,7 @@ use ugc_domain::ErrorCode;
 use ugc_web::{Action, ApiError, AuthUser, RateKey, RateLimiter};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::{unexpected, user_not_found, THROTTLED_RETRY_AFTER};
+use crate::error::user_not_found;
 use crate::routes::rate_limit;
 use crate::state::AppState;
 
@@ -141,7 +141,8 @@ impl Search {
     }
 
     /// Upstream's mapping: any failure of a re-sort is `SortProductsException` (the SPA's sort
-    /// control shows only that), else Creators API throttling is 429 and the rest 500.
+    /// control shows only that), else the shared policy (Creators API throttling is 429 with its
+    /// `Retry-After`).
     fn error(&self, err: &ProductsError) -> ApiError {
         if self.from_sort {
             return ApiError::new(
@@ -150,13 +151,7 @@ impl Search {
             )
             .with_detail(err);
         }
-        match err {
-            ProductsError::Throttled { retry_after } => {
-                ApiError::too_many_requests(retry_after.unwrap_or(THROTTLED_RETRY_AFTER))
-                    .with_detail(err)
-            }
-            other => unexpected(other),
-        }
+        ApiError::from_failure(err, ErrorCode::UnexpectedException)
     }
 }
 
@@ -196,8 +191,7 @@ pub async fn search_products(
     let tracking_id = state
         .channels
         .get(&user.sub)
-        .await
-        .map_err(|e| unexpected(&e))?
+        .await?
         .ok_or_else(user_not_found)?
         .tracking_id;
     let result = products

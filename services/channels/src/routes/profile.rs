@@ -9,10 +9,10 @@ use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 use ugc_domain::{ingest_server_url, AssetType, Avatar, Color, ErrorCode, Username, UsernameError};
 use ugc_dynamo::{ChannelRecord, DbError, PreferenceNames};
-use ugc_web::{ApiError, AuthUser, Json};
+use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 
-use crate::error::{cognito_refusal, failure, invalid, unexpected, user_not_found};
+use crate::error::{cognito_refusal, invalid, missing_user_or, user_not_found};
 use crate::routes::required;
 use crate::state::AppState;
 
@@ -85,11 +85,7 @@ pub async fn get_own_channel(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<HttpResponse, ApiError> {
-    let record = state
-        .channels
-        .get(&user.sub)
-        .await
-        .map_err(|e| unexpected(&e))?;
+    let record = state.channels.get(&user.sub).await?;
     let channel = record
         .and_then(OwnChannel::from_record)
         .ok_or_else(user_not_found)?;
@@ -143,14 +139,10 @@ pub async fn update_username(
         .channels
         .get(&user.sub)
         .await
-        .map_err(|e| failure(&e, code))?
+        .fail_with(code)?
         .ok_or_else(user_not_found)?;
     if current.username != new.as_str() {
-        let owner = state
-            .channels
-            .username_owner(&new)
-            .await
-            .map_err(|e| failure(&e, code))?;
+        let owner = state.channels.username_owner(&new).await.fail_with(code)?;
         if owner.is_some_and(|sub| sub != user.sub) {
             return Err(alias_taken());
         }
@@ -195,7 +187,7 @@ async fn rename(
     Err(match err {
         DbError::ConditionFailed => alias_taken(),
         DbError::NotFound => user_not_found(),
-        other => failure(&other, code),
+        other => ApiError::from_failure(&other, code),
     })
 }
 
@@ -358,10 +350,7 @@ pub async fn update_preferences(
 ) -> Result<HttpResponse, ApiError> {
     let (names, assets) = body.plan()?;
     let code = ErrorCode::ChangeUserPreferencesException;
-    let to_api = |e: DbError| match e {
-        DbError::NotFound => user_not_found(),
-        other => failure(&other, code),
-    };
+    let to_api = missing_user_or(code);
     state
         .channels
         .update_preferences(&user.sub, &names)

@@ -22,7 +22,7 @@ use ugc_web::{ApiError, MaybeAuthUser};
 use utoipa::ToSchema;
 
 use crate::cache::CoalescingCache;
-use crate::error::{unexpected, user_not_found};
+use crate::error::user_not_found;
 use crate::state::AppState;
 
 /// Upstream's page size of the directory and the following list.
@@ -287,8 +287,7 @@ async fn viewer_relation(
         state.channels.get(&public.owner_sub),
         state.channels.get(viewer_sub),
     )
-    .await
-    .map_err(|err| unexpected(&err))?;
+    .await?;
     let owner = owner.ok_or_else(user_not_found)?;
     Ok(ViewerRelation {
         is_viewer_banned: owner.has_banned(viewer_sub),
@@ -307,22 +306,14 @@ async fn load_public_channel(
     state: &Sources,
     username: &str,
 ) -> Result<Option<Arc<PublicChannel>>, ApiError> {
-    let owner = state
-        .channels
-        .get_by_username(username)
-        .await
-        .map_err(|err| unexpected(&err))?;
+    let owner = state.channels.get_by_username(username).await?;
     let Some(owner) = owner else {
         return Ok(None);
     };
     let Some(channel_arn) = owner.channel_arn.clone() else {
         return Ok(None);
     };
-    let session = state
-        .streams
-        .latest_session(&channel_arn)
-        .await
-        .map_err(|err| unexpected(&err))?;
+    let session = state.streams.latest_session(&channel_arn).await?;
     let is_live = session.as_ref().is_some_and(StoredSession::is_live);
     let video = match session.filter(|_| is_live) {
         Some(session) => live_video_size(state, &session).await,
@@ -349,7 +340,7 @@ async fn live_video_size(state: &Sources, session: &StoredSession) -> Option<Vid
     }
     let fetched = state
         .video
-        .get_stream_session(session.channel_arn.as_str(), session.stream_id.as_str())
+        .get_stream_session(&session.channel_arn, &session.stream_id)
         .await;
     let configuration = match fetched {
         Ok(Some(configuration)) if configuration.is_known() => configuration,
@@ -400,17 +391,12 @@ fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
 /// The cache's load of the directory: the live index (newest first, one session per channel),
 /// then each channel's profile, concurrently. Channels whose profile is gone are skipped.
 async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, ApiError> {
-    let live = state
-        .streams
-        .live_directory(MAX_RESULTS)
-        .await
-        .map_err(|err| unexpected(&err))?;
+    let live = state.streams.live_directory(MAX_RESULTS).await?;
     let records = try_join_all(
         live.iter()
             .map(|session| live_channel_owner(&state.channels, session)),
     )
-    .await
-    .map_err(|err| unexpected(&err))?;
+    .await?;
     Ok(Arc::new(
         records
             .iter()

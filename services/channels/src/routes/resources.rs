@@ -11,11 +11,11 @@ use ugc_domain::{
     channel_asset_id, channel_name_base, tracking_id, ChannelArn, ChatRoomArn, ErrorCode,
 };
 use ugc_dynamo::{ChannelResources, DbError, ProvisioningClaim};
-use ugc_web::{ApiError, AuthUser, Json};
+use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::error::{failure, unexpected, user_not_found};
+use crate::error::{missing_user_or, user_not_found};
 use crate::routes::required;
 use crate::state::AppState;
 
@@ -76,10 +76,7 @@ pub async fn create_resources(
             .channels
             .claim_provisioning(&user.sub, &token, PROVISIONING_LEASE)
             .await
-            .map_err(|e| match e {
-                DbError::NotFound => user_not_found(),
-                other => unexpected(&other),
-            })?;
+            .map_err(missing_user_or(ErrorCode::UnexpectedException))?;
         match claim {
             ProvisioningClaim::AlreadyProvisioned => return Ok(super::account::empty_ok()),
             ProvisioningClaim::Claimed => {
@@ -125,13 +122,12 @@ async fn provision(state: &AppState, user: &AuthUser, token: &str) -> Result<boo
             config.ivs_transcode_preset.as_deref(),
             tags.clone(),
         )
-        .await
-        .map_err(|e| unexpected(&e))?;
+        .await?;
     let room = match state.chat.create_room(&format!("{base}s-room"), tags).await {
         Ok(room) => room,
         Err(err) => {
             cleanup(state, &channel.channel_arn, None).await;
-            return Err(unexpected(&err));
+            return Err(ApiError::from(err));
         }
     };
     let recorded = record(state, user, token, &channel, &room).await;
@@ -141,7 +137,7 @@ async fn provision(state: &AppState, user: &AuthUser, token: &str) -> Result<boo
             cleanup(state, &channel.channel_arn, Some(&room)).await;
             match err {
                 DbError::ConditionFailed => Ok(false),
-                other => Err(unexpected(&other)),
+                other => Err(ApiError::from(other)),
             }
         }
     }
@@ -182,8 +178,15 @@ async fn record(
 
 /// Best-effort removal of resources nobody will record; failures are logged for the operator.
 async fn cleanup(state: &AppState, channel_arn: &str, room: Option<&str>) {
-    if let Err(err) = state.video.delete_channel(channel_arn).await {
-        tracing::error!(channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
+    match ChannelArn::parse(channel_arn) {
+        Ok(arn) => {
+            if let Err(err) = state.video.delete_channel(&arn).await {
+                tracing::error!(channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
+            }
+        }
+        Err(err) => {
+            tracing::error!(channel_arn, error = %err, "IVS returned a malformed channel ARN: delete it by hand");
+        }
     }
     if let Some(room) = room {
         if let Err(err) = state.chat.delete_room(room).await {
@@ -243,31 +246,22 @@ pub async fn reset_stream_key(
         .channels
         .get(&user.sub)
         .await
-        .map_err(|e| failure(&e, code))?
+        .fail_with(code)?
         .ok_or_else(user_not_found)?;
     let Some(arn) = record.channel_arn else {
         return Err(user_not_found());
     };
     let video = &state.video;
-    video
-        .stop_stream(arn.as_str())
-        .await
-        .map_err(|e| failure(&e, code))?;
+    video.stop_stream(&arn).await.fail_with(code)?;
     if let Some(old) = &record.stream_key_arn {
-        video
-            .delete_stream_key(old)
-            .await
-            .map_err(|e| failure(&e, code))?;
+        video.delete_stream_key(old).await.fail_with(code)?;
     }
-    let key = video
-        .create_stream_key(arn.as_str())
-        .await
-        .map_err(|e| failure(&e, code))?;
+    let key = video.create_stream_key(&arn).await.fail_with(code)?;
     state
         .channels
         .update_stream_key(&user.sub, &key.arn, &key.value)
         .await
-        .map_err(|e| failure(&e, code))?;
+        .fail_with(code)?;
     Ok(HttpResponse::Ok().json(StreamKeyReset {
         stream_key_value: key.value,
     }))
