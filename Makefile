@@ -88,7 +88,10 @@ stream: ## Broadcast on a user's channel: USER=<name> [STOP=1|STARVE=1|RECOVER=1
 seed: ## Demo users, follows, live channels and past sessions (SEED_COUNT=50 OFFLINE_SESSION_COUNT=1)
 	@SEED_COUNT=$(SEED_COUNT) OFFLINE_SESSION_COUNT=$(OFFLINE_SESSION_COUNT) scripts/seed.sh
 
-.PHONY: bench
+.PHONY: bench soak
 
 bench: ## Benchmark (prints a table, saves bench/results.md; installs oha, builds release; not part of test)
 	@scripts/bench.sh
+
+soak: ## Mixed traffic for SOAK_MINUTES (30); RSS, FDs, p99 per window; fails on growth or lost events (bench/soak.md)
+	@scripts/bench.sh soak
