@@ -22,6 +22,30 @@ async fn main() -> anyhow::Result<()> {
         Some("serve-api") => serve::api().await,
         Some("serve-ingest") => serve::ingest().await,
         Some("soak") => soak::run().await,
+        Some("count-proxy") => count_proxy().await,
         _ => bench::run().await,
+    }
+}
+
+/// `ugc-bench count-proxy <upstream>`: the counting proxy alone, for counting the DynamoDB calls of
+/// another build's bench run: prints its URL, then every second the time (Unix ms) and the calls so
+/// far (stderr), until killed.
+async fn count_proxy() -> anyhow::Result<()> {
+    let upstream = std::env::args()
+        .nth(2)
+        .ok_or_else(|| anyhow::anyhow!("usage: ugc-bench count-proxy <upstream url>"))?;
+    let counters = std::sync::Arc::new(proxy::Counters::default());
+    let url = proxy::start(upstream, counters.clone()).await?;
+    println!("{url}");
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        eprintln!(
+            "{now} {}",
+            counters.total.load(std::sync::atomic::Ordering::SeqCst)
+        );
     }
 }

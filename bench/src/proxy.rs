@@ -90,20 +90,45 @@ async fn read_message(
     Ok(Some((head, body)))
 }
 
+type Upstream = (
+    BufReader<tokio::net::tcp::OwnedReadHalf>,
+    tokio::net::tcp::OwnedWriteHalf,
+);
+
+async fn connect(upstream: &str) -> anyhow::Result<Upstream> {
+    let server = TcpStream::connect(upstream).await?;
+    server.set_nodelay(true)?;
+    let (read, write) = server.into_split();
+    Ok((BufReader::new(read), write))
+}
+
 async fn serve(client: TcpStream, upstream: &str, counters: &Counters) -> anyhow::Result<()> {
     // One write per message and no Nagle: a head and a body written apart, each waiting for the
     // peer's delayed ACK, added tens of milliseconds per call.
     client.set_nodelay(true)?;
     let (client_read, mut client_write) = client.into_split();
     let mut client_read = BufReader::new(client_read);
-    let server = TcpStream::connect(upstream).await?;
-    server.set_nodelay(true)?;
-    let (server_read, mut server_write) = server.into_split();
-    let mut server_read = BufReader::new(server_read);
+    let mut server: Option<Upstream> = None;
     while let Some((head, body)) = read_message(&mut client_read).await? {
         count(&head, &body, counters);
-        server_write.write_all(&[head, body].concat()).await?;
-        let Some((head, body)) = read_message(&mut server_read).await? else {
+        let request = [head, body].concat();
+        // An upstream connection that closed while idle is replaced (once) rather than closing
+        // the client's connection under a request it already sent.
+        let mut response = None;
+        for _ in 0..2 {
+            let (server_read, server_write) = match server.as_mut() {
+                Some(s) => s,
+                None => server.insert(connect(upstream).await?),
+            };
+            if server_write.write_all(&request).await.is_ok() {
+                if let Ok(Some(message)) = read_message(server_read).await {
+                    response = Some(message);
+                    break;
+                }
+            }
+            server = None;
+        }
+        let Some((head, body)) = response else {
             break;
         };
         client_write.write_all(&[head, body].concat()).await?;

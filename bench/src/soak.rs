@@ -39,6 +39,8 @@ const INGEST_RATE: u64 = 40;
 struct Window {
     http: Vec<Duration>,
     http_errors: u64,
+    /// Failed requests by kind of traffic.
+    errors_by_kind: std::collections::BTreeMap<&'static str, u64>,
     deliveries: Vec<Duration>,
     delivery_failures: u64,
     check: Check,
@@ -51,11 +53,18 @@ struct Shared {
 }
 
 impl Shared {
-    fn record(&self, result: anyhow::Result<Duration>) {
+    fn record(&self, kind: &'static str, result: anyhow::Result<Duration>) {
         let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(d) => w.http.push(d),
-            Err(_) => w.http_errors += 1,
+            Err(err) => {
+                w.http_errors += 1;
+                let n = w.errors_by_kind.entry(kind).or_default();
+                *n += 1;
+                if *n <= 3 {
+                    eprintln!("soak: {kind} failed: {err:#}");
+                }
+            }
         }
     }
 
@@ -68,6 +77,7 @@ struct Sample {
     label: String,
     requests: usize,
     errors: u64,
+    errors_by_kind: String,
     p99_ms: f64,
     deliveries: usize,
     delivery_failures: u64,
@@ -104,21 +114,27 @@ pub async fn run() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     {
         let (http, page) = (http.clone(), page.clone());
-        tasks.spawn(paced(shared.clone(), PAGE_VIEWS, move |_| {
+        tasks.spawn(paced(shared.clone(), "page view", PAGE_VIEWS, move |_| {
             get(http.clone(), page.clone(), None)
         }));
     }
     {
         let (http, page, users) = (http.clone(), page.clone(), users.clone());
-        tasks.spawn(paced(shared.clone(), SIGNED_IN_VIEWS, move |i| {
-            get(http.clone(), page.clone(), Some(token(&users, i)))
-        }));
+        tasks.spawn(paced(
+            shared.clone(),
+            "signed-in page view",
+            SIGNED_IN_VIEWS,
+            move |i| get(http.clone(), page.clone(), Some(token(&users, i))),
+        ));
     }
     {
         let (http, url) = (http.clone(), format!("{api}/channels?isLive=true"));
-        tasks.spawn(paced(shared.clone(), DIRECTORY_VIEWS, move |_| {
-            get(http.clone(), url.clone(), None)
-        }));
+        tasks.spawn(paced(
+            shared.clone(),
+            "directory",
+            DIRECTORY_VIEWS,
+            move |_| get(http.clone(), url.clone(), None),
+        ));
     }
     {
         let (http, users) = (http.clone(), users.clone());
@@ -126,7 +142,7 @@ pub async fn run() -> anyhow::Result<()> {
             format!("{api}/channel/chatToken/create"),
             hot.user.username.clone(),
         );
-        tasks.spawn(paced(shared.clone(), CHAT_TOKENS, move |i| {
+        tasks.spawn(paced(shared.clone(), "chat token", CHAT_TOKENS, move |i| {
             let request = http
                 .post(url.clone())
                 .header("Authorization", token(&users, i))
@@ -137,7 +153,7 @@ pub async fn run() -> anyhow::Result<()> {
     {
         let (http, users, owner) = (http.clone(), users.clone(), hot.user.username.clone());
         let api = api.clone();
-        tasks.spawn(paced(shared.clone(), FOLLOWS, move |i| {
+        tasks.spawn(paced(shared.clone(), "follow", FOLLOWS, move |i| {
             // Alternate follow and unfollow per user, so the following lists stay bounded.
             let op = if (i / users.len().max(1) as u64).is_multiple_of(2) {
                 "add"
@@ -239,7 +255,7 @@ fn get(
 }
 
 /// Calls `make(i)` `rate` times a second (each call its own task) until stopped.
-async fn paced<F, Fut>(shared: Shared, rate: u64, make: F)
+async fn paced<F, Fut>(shared: Shared, kind: &'static str, rate: u64, make: F)
 where
     F: Fn(u64) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
@@ -251,7 +267,7 @@ where
         ticker.tick().await;
         let request = make(i);
         let shared = shared.clone();
-        tokio::spawn(async move { shared.record(request.await) });
+        tokio::spawn(async move { shared.record(kind, request.await) });
         i += 1;
     }
 }
@@ -270,7 +286,8 @@ async fn sign_ins(shared: Shared, platform: Arc<Platform>, users: Arc<Vec<User>>
                 .cognito(
                     "InitiateAuth",
                     json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": journey.client_id,
-                           "AuthParameters": {"USERNAME": who, "PASSWORD": crate::journey::PASSWORD}}),
+                           "AuthParameters": {"USERNAME": who, "PASSWORD": crate::journey::PASSWORD},
+                           "ClientMetadata": {"submittedUsername": who}}),
                 )
                 .await?;
             let token = auth
@@ -288,7 +305,7 @@ async fn sign_ins(shared: Shared, platform: Arc<Platform>, users: Arc<Vec<User>>
             anyhow::Ok(started.elapsed())
         }
         .await;
-        shared.record(result);
+        shared.record("sign-in", result);
         i += 1;
     }
 }
@@ -331,7 +348,7 @@ async fn broadcasts(shared: Shared, platform: Arc<Platform>, users: Arc<Vec<User
             if result.is_ok() {
                 *is_live = !*is_live;
             }
-            shared.record(result);
+            shared.record("broadcast", result);
         }
         i += 1;
     }
@@ -399,8 +416,14 @@ fn sample(platform: &Platform, w: &Window, at: Duration) -> Sample {
     let n = WINDOWS.fetch_add(1, Ordering::SeqCst) + 1;
     Sample {
         label: format!("window {n} (to {:.1} min)", at.as_secs_f64() / 60.0),
-        requests: http.len(),
+        requests: http.len() + usize::try_from(w.http_errors).unwrap_or(0),
         errors: w.http_errors,
+        errors_by_kind: w
+            .errors_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         p99_ms: percentile(&http, 0.99),
         deliveries: deliveries.len(),
         delivery_failures: w.delivery_failures,
@@ -424,8 +447,10 @@ fn render(samples: &[Sample], minutes: u64, window: Duration) -> (String, Vec<St
     );
     for s in samples {
         out.push_str(&format!(
-            "| {} | {} ({}) | {:.1} ms | {} ({}) | {:.1} ms | {}: {} / {} / {} | {:.1} MB / {} | {:.1} MB / {} |\n",
-            s.label, s.requests, s.errors, s.p99_ms, s.deliveries, s.delivery_failures, s.ingest_p99_ms,
+            "| {} | {} ({}{}) | {:.1} ms | {} ({}) | {:.1} ms | {}: {} / {} / {} | {:.1} MB / {} | {:.1} MB / {} |\n",
+            s.label, s.requests, s.errors,
+            if s.errors_by_kind.is_empty() { String::new() } else { format!(": {}", s.errors_by_kind) },
+            s.p99_ms, s.deliveries, s.delivery_failures, s.ingest_p99_ms,
             s.check.sessions, s.check.lost, s.check.duplicated, s.check.mismatched,
             s.api.0, s.api.1, s.ingest.0, s.ingest.1
         ));

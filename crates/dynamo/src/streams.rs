@@ -5,8 +5,8 @@
 //! the session's event set. `apply_events` merges a batch of events (a no-op for redeliveries) into
 //! the state it knows and writes the whole state back conditional on that state's `version`. A
 //! write whose condition fails returns the item as stored (`ReturnValuesOnConditionCheckFailure`),
-//! which is merged and written again, so concurrent events never lose each other and any order
-//! gives the same item. The state known before the write is the caller's [`SessionCursor`] (what
+//! which is merged and written again (after a second failure, a pause and a fresh read), so
+//! concurrent events never lose each other and any order gives the same item. The state known before the write is the caller's [`SessionCursor`] (what
 //! this process wrote last; usually current, so a write needs no read) or, for a session it has not
 //! seen, nothing: the first write then asks for a new item and learns the stored one if it exists.
 //!
@@ -192,13 +192,6 @@ pub struct SessionCursor {
     claimed_start: Option<OffsetDateTime>,
 }
 
-impl SessionCursor {
-    /// True once the session is known to have ended (a cache may prefer to drop such cursors).
-    pub fn is_ended(&self) -> bool {
-        self.known.as_ref().is_some_and(|k| k.summary.is_ended())
-    }
-}
-
 /// Session state after a merge, as `apply_events` needs it next.
 struct Merged {
     changed: Vec<bool>,
@@ -373,7 +366,7 @@ impl StreamsRepo {
         cursor: &mut SessionCursor,
     ) -> Result<Merged, DbError> {
         // The first attempt trusts the cursor; after that the state comes from DynamoDB, and a
-        // conflict means another writer progressed: back off.
+        // conflict means another writer progressed: back off and read.
         let mut known = cursor.known.take();
         let mut from_store = false;
         for attempt in 0..MAX_ATTEMPTS {
@@ -416,10 +409,19 @@ impl StreamsRepo {
                     });
                 }
                 Conditional::Failed(stored) => {
-                    if from_store {
+                    known = if from_store {
+                        // Another writer progressed since our state was current: back off, then
+                        // read (the state the failure returned is stale after the pause).
                         conflict_backoff(attempt.min(4)).await;
-                    }
-                    known = stored.as_ref().map(Known::from_item);
+                        self.get_item(channel_arn.as_str(), stream_id.as_str())
+                            .await?
+                            .as_ref()
+                            .map(Known::from_item)
+                    } else {
+                        // The cursor (or the guess of a new item) was stale: the failure returned
+                        // the stored item, as current as a read; write again at once.
+                        stored.as_ref().map(Known::from_item)
+                    };
                     from_store = true;
                 }
             }

@@ -139,9 +139,10 @@ impl Coalescer {
                         if inner.cursors.len() >= CURSOR_CAP {
                             inner.cursors.clear();
                         }
-                        if !cursor.is_ended() {
-                            inner.cursors.insert(key.clone(), cursor);
-                        }
+                        // Kept after the session ended too: shuffled redeliveries and late
+                        // events of an ended session are common, and without the cursor each
+                        // would cost a failed write first.
+                        inner.cursors.insert(key.clone(), cursor);
                     }
                     for (waiter, outcome) in batch.into_iter().zip(outcomes) {
                         let _ = waiter.reply.send(Ok(outcome));
