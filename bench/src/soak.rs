@@ -375,7 +375,7 @@ async fn ingest_rounds(shared: Shared, platform: Arc<Platform>, channels: Vec<St
             let delivery = delivery.clone();
             ticker.tick().await;
             let sender = platform.sender.clone();
-            sends.spawn(async move { sender.send(&delivery).await });
+            sends.spawn(async move { send_like_eventbridge(&sender, &delivery).await });
         }
         let mut latencies = Vec::new();
         let mut failures = 0u64;
@@ -396,6 +396,24 @@ async fn ingest_rounds(shared: Shared, platform: Arc<Platform>, channels: Vec<St
                 w.check.mismatched += 1;
             }
         }
+    }
+}
+
+/// Delivers like EventBridge's API destination: a failed delivery (an answer other than 2xx, or
+/// none) is retried with a growing pause, a few times. So "lost" in the check means acknowledged
+/// and not stored, and a delivery counts as failed only when every attempt failed.
+async fn send_like_eventbridge(
+    sender: &ingest::Sender,
+    delivery: &Value,
+) -> anyhow::Result<Duration> {
+    let mut attempt = 0u64;
+    loop {
+        let result = sender.send(delivery).await;
+        if result.is_ok() || attempt >= 4 {
+            return result;
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
     }
 }
 
