@@ -93,7 +93,7 @@ stream: ## Publish a test pattern over RTMP to a user's channel: USER=<name> (si
 seed: ## Demo users, follows, live channels and past sessions (SEED_COUNT=50 OFFLINE_SESSION_COUNT=1)
 	@SEED_COUNT=$(SEED_COUNT) OFFLINE_SESSION_COUNT=$(OFFLINE_SESSION_COUNT) scripts/seed.sh
 
-.PHONY: bench migrate migrate-bench
+.PHONY: bench soak migrate migrate-bench
 
 bench: ## Benchmark (prints a table, saves bench/results.md; installs oha, builds release; not part of test)
 	@scripts/bench.sh
@@ -103,3 +103,6 @@ migrate: ## Migrate make run's tables with ugc-admin (DRY_RUN=1 reports only; MI
 
 migrate-bench: ## Time ugc-admin migrate on 10,000 upstream profiles / 100,000 sessions in DynamoDB Local
 	@scripts/migrate-bench.sh
+
+soak: ## Mixed traffic for SOAK_MINUTES (30); RSS, FDs, p99 per window; fails on growth or lost events (bench/soak.md)
+	@scripts/bench.sh soak

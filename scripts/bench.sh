@@ -3,11 +3,18 @@
 # starts DynamoDB Local in memory, runs the bench driver (which starts the emulator and the services
 # as separate processes on 127.0.0.1 and stops them) and saves the table to bench/results.md.
 # Everything started here is stopped by PID. Never part of `make test`.
+# `scripts/bench.sh soak` runs `make soak` instead (SOAK_MINUTES, default 30) and saves bench/soak.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 # shellcheck source=lib/progress.sh
 . scripts/lib/progress.sh
+mode="${1:-}"
+case "$mode" in
+  "") out=bench/results.md ;;
+  soak) out=bench/soak.md ;;
+  *) echo "usage: $0 [soak]" >&2; exit 2 ;;
+esac
 
 OHA_VERSION=1.16.0
 tools="${UGC_TOOLS_DIR:-$HOME/.cache/ugc-backend/tools}"
@@ -40,6 +47,7 @@ BENCH_OHA="$oha" \
 BENCH_LOCAL_BIN="$root/target/perf/ugc-local" \
 BENCH_DATA_DIR="$work/data" \
 BENCH_LOG_DIR="$work" \
-  "$root/target/perf/ugc-bench" | tee bench/results.md.tmp
-mv bench/results.md.tmp bench/results.md
-echo "saved bench/results.md" >&2
+  "$root/target/perf/ugc-bench" ${mode:+"$mode"} | tee "$out.tmp" || status=$?
+mv "$out.tmp" "$out"
+echo "saved $out" >&2
+exit "${status:-0}"

@@ -21,7 +21,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    async fn send(&self, event: &Value) -> anyhow::Result<Duration> {
+    pub async fn send(&self, event: &Value) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let response = self
             .http
@@ -40,15 +40,29 @@ impl Sender {
 }
 
 pub struct Throughput {
+    /// Distinct events.
     pub events: usize,
-    pub deliveries: usize,
+    /// Every delivery sent (duplicates included), in the order sent.
+    pub deliveries: Vec<Value>,
     pub per_sec: f64,
+    pub p50_ms: f64,
     pub p99_ms: f64,
     pub failed: usize,
+}
+
+/// Stored state against the events delivered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Check {
     pub sessions: usize,
     pub lost: usize,
     pub duplicated: usize,
     pub mismatched: usize,
+}
+
+pub struct Paced {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub failed: usize,
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -61,12 +75,9 @@ pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// One complete broadcast per channel, shuffled, 20 % delivered twice, 32 at a time.
-pub async fn throughput(
-    sender: Arc<Sender>,
-    streams: &StreamsRepo,
-    channels: &[String],
-) -> anyhow::Result<Throughput> {
+/// One complete broadcast per channel, 20 % delivered twice, shuffled (so duplicates and
+/// life-cycle steps arrive out of order).
+pub fn shuffled_deliveries(channels: &[String]) -> (usize, Vec<Value>) {
     let mut events: Vec<Value> = channels
         .iter()
         .flat_map(|arn| ugc_event_ingest::bench_support::sample_events(arn, 1))
@@ -80,28 +91,56 @@ pub async fn throughput(
         }
         deliveries.push(event);
     }
-    // Fisher-Yates, so duplicates and life-cycle steps arrive out of order.
+    // Fisher-Yates.
     for i in (1..deliveries.len()).rev() {
         let j = rng.random_range(0..=i);
         deliveries.swap(i, j);
     }
-    let started = Instant::now();
+    (distinct, deliveries)
+}
+
+/// Sends `deliveries`, `concurrency` at a time; the latency of each that succeeded, and how many
+/// failed.
+pub async fn send_all(
+    sender: &Arc<Sender>,
+    deliveries: &[Value],
+    concurrency: usize,
+) -> (Vec<Duration>, usize) {
     let results: Vec<anyhow::Result<Duration>> = futures_util::stream::iter(deliveries.iter())
         .map(|event| {
             let sender = sender.clone();
             async move { sender.send(event).await }
         })
-        .buffer_unordered(32)
+        .buffer_unordered(concurrency)
         .collect()
         .await;
-    let elapsed = started.elapsed();
     let failed = results.iter().filter(|r| r.is_err()).count();
     let mut latencies: Vec<Duration> = results.into_iter().filter_map(Result::ok).collect();
     latencies.sort();
+    (latencies, failed)
+}
 
-    // Verify: the stored state of every session equals the summary of the events sent.
+/// One complete broadcast per channel, shuffled, 20 % delivered twice, 32 at a time.
+pub async fn throughput(sender: Arc<Sender>, channels: &[String]) -> anyhow::Result<Throughput> {
+    let (events, deliveries) = shuffled_deliveries(channels);
+    let started = Instant::now();
+    let (latencies, failed) = send_all(&sender, &deliveries, 32).await;
+    let elapsed = started.elapsed();
+    Ok(Throughput {
+        events,
+        per_sec: deliveries.len() as f64 / elapsed.as_secs_f64(),
+        deliveries,
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        failed,
+    })
+}
+
+/// Every session's stored state against `SessionSummary::from_events` of the distinct events
+/// delivered to it.
+pub async fn check(streams: &StreamsRepo, deliveries: &[Value]) -> anyhow::Result<Check> {
     let mut by_session: BTreeMap<(String, String), BTreeMap<String, IvsEvent>> = BTreeMap::new();
-    for event in &deliveries {
+    for event in deliveries {
         let parsed = IvsEvent::from_json(event).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let arn = event
             .pointer("/resources/0")
@@ -117,15 +156,18 @@ pub async fn throughput(
             .or_default()
             .insert(id.to_owned(), parsed);
     }
-    let (mut lost, mut duplicated, mut mismatched) = (0, 0, 0);
+    let mut check = Check {
+        sessions: by_session.len(),
+        ..Check::default()
+    };
     for ((arn, stream), sent) in &by_session {
         let expected = SessionSummary::from_events(sent.values());
         let arn = ChannelArn::parse(arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let stream = StreamId::parse(stream).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let stored = streams.get_session(&arn, &stream).await?;
         let Some(stored) = stored else {
-            lost += sent.len();
-            mismatched += 1;
+            check.lost += sent.len();
+            check.mismatched += 1;
             continue;
         };
         let ids: Vec<&str> = stored
@@ -135,35 +177,25 @@ pub async fn throughput(
             .map(|e| e.id.as_str())
             .collect();
         let unique: BTreeSet<&str> = ids.iter().copied().collect();
-        duplicated += ids.len() - unique.len();
-        lost += expected
+        check.duplicated += ids.len() - unique.len();
+        check.lost += expected
             .events
             .iter()
             .filter(|e| !unique.contains(e.id.as_str()))
             .count();
         if stored.summary != expected {
-            mismatched += 1;
+            check.mismatched += 1;
         }
     }
-    Ok(Throughput {
-        events: distinct,
-        deliveries: deliveries.len(),
-        per_sec: deliveries.len() as f64 / elapsed.as_secs_f64(),
-        p99_ms: percentile(&latencies, 0.99),
-        failed,
-        sessions: by_session.len(),
-        lost,
-        duplicated,
-        mismatched,
-    })
+    Ok(check)
 }
 
-/// Fresh events at a fixed 200/s for `seconds`; returns (p50, p99) in ms.
+/// Fresh events at a fixed 200/s for `seconds`.
 pub async fn paced(
     sender: Arc<Sender>,
     channels: &[String],
     seconds: u64,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<Paced> {
     let wanted = usize::try_from(200 * seconds).unwrap_or(1000);
     let events: Vec<Value> = channels
         .iter()
@@ -179,11 +211,17 @@ pub async fn paced(
         tasks.push(tokio::spawn(async move { sender.send(&event).await }));
     }
     let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failed = 0;
     for task in tasks {
-        if let Ok(Ok(latency)) = task.await {
-            latencies.push(latency);
+        match task.await {
+            Ok(Ok(latency)) => latencies.push(latency),
+            _ => failed += 1,
         }
     }
     latencies.sort();
-    Ok((percentile(&latencies, 0.5), percentile(&latencies, 0.99)))
+    Ok(Paced {
+        p50_ms: percentile(&latencies, 0.5),
+        p99_ms: percentile(&latencies, 0.99),
+        failed,
+    })
 }

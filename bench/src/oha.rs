@@ -9,6 +9,8 @@ pub struct Load {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub ok_ratio: f64,
+    /// Requests completed.
+    pub requests: f64,
 }
 
 pub struct Request<'a> {
@@ -69,5 +71,6 @@ pub async fn run(oha: &str, request: &Request<'_>, extra: &[&str]) -> anyhow::Re
         p50_ms: num("/latencyPercentiles/p50") * 1000.0,
         p99_ms: num("/latencyPercentiles/p99") * 1000.0,
         ok_ratio: if total > 0.0 { ok / total } else { 0.0 },
+        requests: total,
     })
 }

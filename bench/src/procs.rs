@@ -98,3 +98,46 @@ impl Proc {
         }
     }
 }
+
+/// CPU time (user + system) a process has used so far, in seconds (`/proc/<pid>/stat`).
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the ')'.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Open file descriptors of a process (`/proc/<pid>/fd`).
+pub fn fd_count(pid: Option<u32>) -> usize {
+    pid.and_then(|pid| std::fs::read_dir(format!("/proc/{pid}/fd")).ok())
+        .map_or(0, Iterator::count)
+}
+
+impl Proc {
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.child.id())
+    }
+
+    pub fn fds(&self) -> usize {
+        fd_count(self.child.id())
+    }
+}

@@ -290,6 +290,66 @@ impl ChannelsRepo {
         out.item().map(ChannelRecord::from_item).transpose()
     }
 
+    /// Two profiles (strongly consistent) in one BatchGetItem: a page or chat token for a signed-in
+    /// viewer needs the owner's and the viewer's, and one call costs less than two (one request to
+    /// sign, send and parse; one DynamoDB request). `None` for a sub without a profile.
+    pub async fn get_two(
+        &self,
+        first: &str,
+        second: &str,
+    ) -> Result<(Option<ChannelRecord>, Option<ChannelRecord>), DbError> {
+        if first == second {
+            let record = self.get(first).await?;
+            return Ok((record.clone(), record));
+        }
+        let mut keys = Some(
+            KeysAndAttributes::builder()
+                .keys(Self::key(first))
+                .keys(Self::key(second))
+                .consistent_read(true)
+                .build()?,
+        );
+        let mut items: Vec<Item> = Vec::with_capacity(2);
+        for attempt in 0..MAX_ATTEMPTS {
+            let Some(pending) = keys.take() else {
+                break;
+            };
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending)
+                .send()
+                .await?;
+            if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
+                items.extend(found.iter().cloned());
+            }
+            keys = out
+                .unprocessed_keys()
+                .and_then(|u| u.get(&self.table))
+                .filter(|k| !k.keys().is_empty())
+                .cloned();
+            if keys.is_some() {
+                conflict_backoff(attempt.min(4)).await;
+            }
+        }
+        if keys.is_some() {
+            return Err(DbError::Throttled);
+        }
+        let mut records = items
+            .iter()
+            .map(ChannelRecord::from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut take = |sub: &str| {
+            records
+                .iter()
+                .position(|r| r.id == sub)
+                .map(|i| records.swap_remove(i))
+        };
+        let a = take(first);
+        let b = take(second);
+        Ok((a, b))
+    }
+
     async fn get_by_index(
         &self,
         index: &str,

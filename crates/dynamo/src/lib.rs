@@ -19,6 +19,7 @@ pub use client::{client_from_config, client_from_env};
 pub use codec::{ChannelAsset, ChannelRecord, StoredSession};
 pub use error::DbError;
 pub use streams::{
-    ApplyOutcome, Attachment, InvalidPageKey, LiveSession, PageKey, SessionsPage, StreamsRepo,
+    ApplyOutcome, Attachment, InvalidPageKey, LiveSession, PageKey, SessionCursor, SessionsPage,
+    StreamsRepo,
 };
 pub use tables::{create_tables, delete_tables, TableNames};

@@ -2,9 +2,13 @@
 //! in [`crate::codec::session_attr`]), and one bookkeeping item per channel, `id = "#channel"`.
 //!
 //! **Writing a session.** The stored state is the domain's [`SessionSummary`], a pure function of
-//! the session's event set. `apply_event` reads the item, merges the event (a no-op for a
-//! redelivery) and writes the whole state back conditional on the `version` it read, retrying on
-//! conflict, so concurrent events never lose each other and any order gives the same item.
+//! the session's event set. `apply_events` merges a batch of events (a no-op for redeliveries) into
+//! the state it knows and writes the whole state back conditional on that state's `version`. A
+//! write whose condition fails returns the item as stored (`ReturnValuesOnConditionCheckFailure`),
+//! which is merged and written again (after a second failure, a pause and a fresh read), so
+//! concurrent events never lose each other and any order gives the same item. The state known before the write is the caller's [`SessionCursor`] (what
+//! this process wrote last; usually current, so a write needs no read) or, for a session it has not
+//! seen, nothing: the first write then asks for a new item and learns the stored one if it exists.
 //!
 //! **Open and live, one per channel.** The channel item records the newest session by (startTime,
 //! id): its "head". A session whose Session Created is known claims the head with a conditional
@@ -156,9 +160,41 @@ pub struct SessionsPage {
     pub next: Option<PageKey>,
 }
 
-/// Session state after a merge, as `apply_event` needs it next.
+/// A session's state as stored after a write of this writer: the summary, its `version` and
+/// whether the session was superseded.
+#[derive(Clone, Debug)]
+struct Known {
+    summary: SessionSummary,
+    version: Option<i64>,
+    superseded: bool,
+}
+
+impl Known {
+    fn from_item(item: &Item) -> Self {
+        Self {
+            summary: summary_from_item(item),
+            version: get_n(item, a::VERSION),
+            superseded: get_bool(item, a::SUPERSEDED).unwrap_or(false),
+        }
+    }
+}
+
+/// What a writer remembers of one session between batches, so that the next write of the session
+/// needs no read and no head claim. Only a hint: a stale cursor costs one failed conditional write
+/// (which returns the stored item), never a wrong item. Keep one per session; a fresh
+/// (`Default`) cursor is always correct.
+#[derive(Clone, Debug, Default)]
+pub struct SessionCursor {
+    known: Option<Known>,
+    /// The start time with which this session last claimed the channel head successfully, after
+    /// its startTime was durable: later batches with the same start need not claim it again (see
+    /// [`StreamsRepo::apply_events`]).
+    claimed_start: Option<OffsetDateTime>,
+}
+
+/// Session state after a merge, as `apply_events` needs it next.
 struct Merged {
-    changed: bool,
+    changed: Vec<bool>,
     summary: SessionSummary,
     superseded: bool,
 }
@@ -201,23 +237,64 @@ impl StreamsRepo {
         user_sub: &str,
         event: &IvsEvent,
     ) -> Result<ApplyOutcome, DbError> {
+        let outcomes = self
+            .apply_events(
+                channel_arn,
+                stream_id,
+                user_sub,
+                std::slice::from_ref(event),
+                &mut SessionCursor::default(),
+            )
+            .await?;
+        Ok(outcomes.first().copied().unwrap_or(ApplyOutcome::Duplicate))
+    }
+
+    /// Applies events that all name the same session, in one conditional write (more when it
+    /// conflicts with another writer); one outcome per event, in order (an id repeated within the
+    /// batch is `Duplicate` after its first occurrence). Equivalent to applying them one by one,
+    /// because the session state is a function of the event set. Returns when the write holding
+    /// them, the head claim and the attachment of pending events are durable.
+    ///
+    /// `cursor` is what this writer saw of the session last time (updated here). The head claim
+    /// is skipped when the cursor says this session already claimed the head with the same start
+    /// time: that claim ran after the startTime was durable and returned the pending events of the
+    /// time, and any event made pending since then finds the session itself (module notes), so a
+    /// repeated claim could neither change the head nor find anything to attach.
+    pub async fn apply_events(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        user_sub: &str,
+        events: &[IvsEvent],
+        cursor: &mut SessionCursor,
+    ) -> Result<Vec<ApplyOutcome>, DbError> {
         let merged = self
-            .merge_into_session(channel_arn, stream_id, user_sub, event)
+            .merge_into_session(channel_arn, stream_id, user_sub, events, cursor)
             .await?;
         if let Some(start) = merged.summary.start_time {
-            let channel_item = if merged.superseded {
-                self.channel_item(channel_arn).await?
-            } else {
-                self.claim_head(channel_arn, stream_id, start).await?
-            };
-            self.attach_pending(channel_arn, user_sub, channel_item.as_ref())
-                .await?;
+            if merged.superseded {
+                let channel_item = self.channel_item(channel_arn).await?;
+                self.attach_pending(channel_arn, user_sub, channel_item.as_ref())
+                    .await?;
+            } else if cursor.claimed_start != Some(start) {
+                let (claimed, channel_item) =
+                    self.claim_head(channel_arn, stream_id, start).await?;
+                self.attach_pending(channel_arn, user_sub, channel_item.as_ref())
+                    .await?;
+                cursor.claimed_start = claimed.then_some(start);
+            }
         }
-        Ok(if merged.changed {
-            ApplyOutcome::Applied
-        } else {
-            ApplyOutcome::Duplicate
-        })
+        Ok(merged
+            .changed
+            .into_iter()
+            .map(|changed| {
+                if changed {
+                    ApplyOutcome::Applied
+                } else {
+                    ApplyOutcome::Duplicate
+                }
+            })
+            .collect())
     }
 
     /// Applies any event of a channel: with `stream_id` like [`Self::apply_event`], without one
@@ -234,14 +311,14 @@ impl StreamsRepo {
             return Ok(Attachment::Session(stream_id.clone()));
         }
         if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
-            self.merge_into_session(channel_arn, &stream_id, user_sub, event)
+            self.merge_one(channel_arn, &stream_id, user_sub, event)
                 .await?;
             return Ok(Attachment::Session(stream_id));
         }
         self.add_pending(channel_arn, event).await?;
         // The session may have appeared between the lookup and the pending write.
         if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
-            self.merge_into_session(channel_arn, &stream_id, user_sub, event)
+            self.merge_one(channel_arn, &stream_id, user_sub, event)
                 .await?;
             self.remove_pending(channel_arn, &event.id).await?;
             return Ok(Attachment::Session(stream_id));
@@ -261,101 +338,163 @@ impl StreamsRepo {
         Ok(out.item().cloned())
     }
 
-    /// Read, merge, conditional write on `version`, retry on conflict.
-    async fn merge_into_session(
+    async fn merge_one(
         &self,
         channel_arn: &ChannelArn,
         stream_id: &StreamId,
         user_sub: &str,
         event: &IvsEvent,
     ) -> Result<Merged, DbError> {
+        self.merge_into_session(
+            channel_arn,
+            stream_id,
+            user_sub,
+            std::slice::from_ref(event),
+            &mut SessionCursor::default(),
+        )
+        .await
+    }
+
+    /// Merge into the state the cursor knows (none: a new item), conditional write on its
+    /// `version`; a failed condition returns the stored item, which is merged and written again.
+    async fn merge_into_session(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        user_sub: &str,
+        events: &[IvsEvent],
+        cursor: &mut SessionCursor,
+    ) -> Result<Merged, DbError> {
+        // The first attempt trusts the cursor; after that the state comes from DynamoDB, and a
+        // conflict means another writer progressed: back off and read.
+        let mut known = cursor.known.take();
+        let mut from_store = false;
         for attempt in 0..MAX_ATTEMPTS {
-            let item = self
-                .get_item(channel_arn.as_str(), stream_id.as_str())
-                .await?;
-            let (mut summary, version, superseded) = match &item {
-                Some(item) => (
-                    summary_from_item(item),
-                    get_n(item, a::VERSION),
-                    get_bool(item, a::SUPERSEDED).unwrap_or(false),
-                ),
+            let (mut summary, version, superseded) = match &known {
+                Some(k) => (k.summary.clone(), k.version, k.superseded),
                 None => (SessionSummary::default(), None, false),
             };
-            let changed = summary.apply(event);
-            if !changed && version.is_some() {
+            let changed: Vec<bool> = events.iter().map(|e| summary.apply(e)).collect();
+            if version.is_some() && !changed.contains(&true) {
+                cursor.known = known;
                 return Ok(Merged {
                     changed,
                     summary,
                     superseded,
                 });
             }
-            let open = summary.start_time.is_some() && !summary.is_ended() && !superseded;
-            let live = summary.start_time.is_some() && summary.is_live() && !superseded;
-
-            let (set, remove) = summary_attributes(&summary);
-            let mut remove_placeholders = Vec::new();
-            let mut request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())));
-            let mut sets = Vec::new();
-            for (index, (name, value)) in set.into_iter().enumerate() {
-                sets.push(format!("#a{index} = :a{index}"));
-                request = request
-                    .expression_attribute_names(format!("#a{index}"), name)
-                    .expression_attribute_values(format!(":a{index}"), value);
-            }
-            sets.push("#userSub = if_not_exists(#userSub, :sub)".to_owned());
-            sets.push("#version = :newVersion".to_owned());
-            if open {
-                sets.push("#isOpen = :true".to_owned());
-            } else {
-                remove_placeholders.push("#isOpen".to_owned());
-            }
-            if live {
-                sets.push("#isLive = :true".to_owned());
-            } else {
-                remove_placeholders.push("#isLive".to_owned());
-            }
-            if open || live {
-                request = request.expression_attribute_values(":true", s(LIVE_VALUE));
-            }
-            let mut expression = format!("SET {}", sets.join(", "));
-            for (index, name) in remove.iter().enumerate() {
-                let placeholder = format!("#r{index}");
-                request = request.expression_attribute_names(placeholder.clone(), *name);
-                remove_placeholders.push(placeholder);
-            }
-            if !remove_placeholders.is_empty() {
-                expression.push_str(&format!(" REMOVE {}", remove_placeholders.join(", ")));
-            }
-            request = request
-                .update_expression(expression)
-                .expression_attribute_names("#userSub", a::USER_SUB)
-                .expression_attribute_names("#version", a::VERSION)
-                .expression_attribute_names("#isOpen", a::IS_OPEN)
-                .expression_attribute_names("#isLive", a::IS_LIVE)
-                .expression_attribute_values(":sub", s(user_sub))
-                .expression_attribute_values(":newVersion", n(version.unwrap_or(0) + 1));
-            request = match version {
-                Some(v) => request
-                    .condition_expression("#version = :oldVersion")
-                    .expression_attribute_values(":oldVersion", n(v)),
-                None => request.condition_expression("attribute_not_exists(#version)"),
-            };
+            let request = self
+                .session_write(
+                    channel_arn,
+                    stream_id,
+                    user_sub,
+                    &summary,
+                    superseded,
+                    version,
+                )
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
             match conditional_update(request.send().await)? {
                 Conditional::Done(_) => {
+                    cursor.known = Some(Known {
+                        summary: summary.clone(),
+                        version: Some(version.unwrap_or(0) + 1),
+                        superseded,
+                    });
                     return Ok(Merged {
-                        changed: true,
+                        changed,
                         summary,
                         superseded,
-                    })
+                    });
                 }
-                Conditional::Failed(_) => conflict_backoff(attempt.min(4)).await,
+                Conditional::Failed(stored) => {
+                    known = if from_store {
+                        // Another writer progressed since our state was current: back off, then
+                        // read (the state the failure returned is stale after the pause).
+                        conflict_backoff(attempt.min(4)).await;
+                        self.get_item(channel_arn.as_str(), stream_id.as_str())
+                            .await?
+                            .as_ref()
+                            .map(Known::from_item)
+                    } else {
+                        // The cursor (or the guess of a new item) was stale: the failure returned
+                        // the stored item, as current as a read; write again at once.
+                        stored.as_ref().map(Known::from_item)
+                    };
+                    from_store = true;
+                }
             }
         }
         Err(contention("session write"))
+    }
+
+    /// The UpdateItem that stores `summary` as the whole session state, conditional on the item
+    /// being at `version` (`None`: no item yet).
+    fn session_write(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        user_sub: &str,
+        summary: &SessionSummary,
+        superseded: bool,
+        version: Option<i64>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let open = summary.start_time.is_some() && !summary.is_ended() && !superseded;
+        let live = summary.start_time.is_some() && summary.is_live() && !superseded;
+
+        let (set, remove) = summary_attributes(summary);
+        let mut remove_placeholders = Vec::new();
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())));
+        let mut sets = Vec::new();
+        for (index, (name, value)) in set.into_iter().enumerate() {
+            sets.push(format!("#a{index} = :a{index}"));
+            request = request
+                .expression_attribute_names(format!("#a{index}"), name)
+                .expression_attribute_values(format!(":a{index}"), value);
+        }
+        sets.push("#userSub = if_not_exists(#userSub, :sub)".to_owned());
+        sets.push("#version = :newVersion".to_owned());
+        if open {
+            sets.push("#isOpen = :true".to_owned());
+        } else {
+            remove_placeholders.push("#isOpen".to_owned());
+        }
+        if live {
+            sets.push("#isLive = :true".to_owned());
+        } else {
+            remove_placeholders.push("#isLive".to_owned());
+        }
+        if open || live {
+            request = request.expression_attribute_values(":true", s(LIVE_VALUE));
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        for (index, name) in remove.iter().enumerate() {
+            let placeholder = format!("#r{index}");
+            request = request.expression_attribute_names(placeholder.clone(), *name);
+            remove_placeholders.push(placeholder);
+        }
+        if !remove_placeholders.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove_placeholders.join(", ")));
+        }
+        request = request
+            .update_expression(expression)
+            .expression_attribute_names("#userSub", a::USER_SUB)
+            .expression_attribute_names("#version", a::VERSION)
+            .expression_attribute_names("#isOpen", a::IS_OPEN)
+            .expression_attribute_names("#isLive", a::IS_LIVE)
+            .expression_attribute_values(":sub", s(user_sub))
+            .expression_attribute_values(":newVersion", n(version.unwrap_or(0) + 1));
+        match version {
+            Some(v) => request
+                .condition_expression("#version = :oldVersion")
+                .expression_attribute_values(":oldVersion", n(v)),
+            None => request.condition_expression("attribute_not_exists(#version)"),
+        }
     }
 
     async fn channel_item(&self, channel_arn: &ChannelArn) -> Result<Option<Item>, DbError> {
@@ -363,13 +502,14 @@ impl StreamsRepo {
     }
 
     /// Makes `stream_id` the channel's head unless a newer session holds it; supersedes whichever
-    /// of the two is older. Returns the channel item as it was (for its pending events).
+    /// of the two is older. Returns whether this session is the head now, and the channel item as
+    /// it was (for its pending events).
     async fn claim_head(
         &self,
         channel_arn: &ChannelArn,
         stream_id: &StreamId,
         start: OffsetDateTime,
-    ) -> Result<Option<Item>, DbError> {
+    ) -> Result<(bool, Option<Item>), DbError> {
         let start = format_iso_seconds(start);
         let result = self
             .client
@@ -399,11 +539,11 @@ impl StreamsRepo {
                 if let Some(previous) = previous {
                     self.supersede(channel_arn, &previous).await?;
                 }
-                Ok(old)
+                Ok((true, old))
             }
             Conditional::Failed(old) => {
                 self.supersede(channel_arn, stream_id.as_str()).await?;
-                Ok(old)
+                Ok((false, old))
             }
         }
     }
@@ -596,7 +736,7 @@ impl StreamsRepo {
                 stream_id: None,
                 kind,
             };
-            self.merge_into_session(channel_arn, &stream_id, user_sub, &event)
+            self.merge_one(channel_arn, &stream_id, user_sub, &event)
                 .await?;
             self.remove_pending(channel_arn, &stored.id).await?;
         }

@@ -203,10 +203,7 @@ async fn store(state: &AppState, event: &IvsEvent) -> Result<IngestResponse, Ing
     };
     let response = match &event.stream_id {
         Some(stream_id) => {
-            let outcome = state
-                .streams
-                .apply_event(&event.channel_arn, stream_id, &owner, event)
-                .await?;
+            let outcome = state.sessions.apply(stream_id, &owner, event).await?;
             let status = match outcome {
                 ApplyOutcome::Applied => IngestStatus::Stored,
                 ApplyOutcome::Duplicate => IngestStatus::Duplicate,

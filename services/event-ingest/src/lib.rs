@@ -22,8 +22,11 @@
 //!
 //! Storing is idempotent on the event `id` and order-independent; the repository and the domain's
 //! session model do that work (no read-modify-write here), so a retried delivery is always safe.
+//! Concurrent deliveries of one session are coalesced into one write (`coalesce`); each is
+//! answered only once the write holding its event is durable.
 
 pub mod bench_support;
+mod coalesce;
 pub mod config;
 pub mod envelope;
 mod error;
@@ -55,6 +58,7 @@ pub struct AppState {
     config: Config,
     channels: ChannelsRepo,
     streams: StreamsRepo,
+    sessions: coalesce::Coalescer,
     video: VideoClient,
     secrets: SecretsClient,
     owners: Mutex<HashMap<String, (String, Instant)>>,
@@ -73,7 +77,11 @@ impl AppState {
         ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
         let state = Self {
             channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
-            streams: StreamsRepo::new(dynamo, config.streams_table.clone()),
+            streams: StreamsRepo::new(dynamo.clone(), config.streams_table.clone()),
+            sessions: coalesce::Coalescer::new(StreamsRepo::new(
+                dynamo,
+                config.streams_table.clone(),
+            )),
             video: VideoClient::new(sdk),
             secrets: SecretsClient::new(sdk),
             owners: Mutex::default(),

@@ -110,6 +110,32 @@ async fn register_and_look_up_by_every_index() {
     db.cleanup().await;
 }
 
+/// `get_two` (one BatchGetItem) answers what two `get`s answer, in argument order.
+#[tokio::test]
+async fn two_profiles_in_one_read() {
+    let db = TestDb::new().await;
+    let repo = db.channels();
+    repo.create_profile(&profile("sub-a", "Anna"))
+        .await
+        .unwrap();
+    repo.create_profile(&profile("sub-b", "Bert"))
+        .await
+        .unwrap();
+    let (a, b) = repo.get_two("sub-a", "sub-b").await.unwrap();
+    assert_eq!(a, repo.get("sub-a").await.unwrap());
+    assert_eq!(b, repo.get("sub-b").await.unwrap());
+    let (b, a) = repo.get_two("sub-b", "sub-a").await.unwrap();
+    assert_eq!(a.unwrap().id, "sub-a");
+    assert_eq!(b.unwrap().id, "sub-b");
+    let (a, none) = repo.get_two("sub-a", "sub-404").await.unwrap();
+    assert_eq!(a.unwrap().id, "sub-a");
+    assert!(none.is_none());
+    let (x, y) = repo.get_two("sub-b", "sub-b").await.unwrap();
+    assert_eq!(x, y);
+    assert_eq!(x.unwrap().id, "sub-b");
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn rename_moves_the_case_insensitive_claim() {
     let db = TestDb::new().await;

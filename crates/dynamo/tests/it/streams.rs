@@ -2,7 +2,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 use ugc_domain::session::{EventKind, IvsEvent, RecordingStatus, SessionSummary};
 use ugc_domain::{parse_iso, ChannelArn, StreamId};
-use ugc_dynamo::{ApplyOutcome, Attachment, DbError, PageKey, StreamsRepo};
+use ugc_dynamo::{ApplyOutcome, Attachment, DbError, PageKey, SessionCursor, StreamsRepo};
 
 use crate::helpers::{shuffle, TestDb};
 
@@ -195,6 +195,114 @@ async fn concurrent_shuffled_duplicated_events_give_the_domain_summary() {
         repo.end_session(&chan, &stream("st-404"), at).await,
         Err(DbError::NotFound)
     ));
+    db.cleanup().await;
+}
+
+/// Batches (as event-ingest coalesces them) equal one-by-one application: an id repeated within
+/// or across batches is a duplicate; two writers whose cursors go stale under each other still
+/// end at the domain summary; the head and `isLive` end up on the newer session.
+#[tokio::test]
+async fn batches_and_stale_cursors_give_the_domain_summary() {
+    let db = TestDb::new().await;
+    let repo = db.streams();
+    let chan = channel("Batch1");
+    let events = one_session_events(&chan);
+    let st = stream("st-1");
+
+    // Writer A: the first three events and a repeat of the first, in one batch.
+    let mut a = SessionCursor::default();
+    let first: Vec<IvsEvent> = vec![
+        events[1].clone(),
+        events[0].clone(),
+        events[2].clone(),
+        events[0].clone(),
+    ];
+    let outcomes = repo
+        .apply_events(&chan, &st, "owner-sub", &first, &mut a)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            ApplyOutcome::Applied,
+            ApplyOutcome::Applied,
+            ApplyOutcome::Applied,
+            ApplyOutcome::Duplicate
+        ]
+    );
+    // Writer B (fresh cursor: no read first) writes more, which makes A's cursor stale.
+    let mut b = SessionCursor::default();
+    let outcomes = repo
+        .apply_events(&chan, &st, "owner-sub", &events[3..6], &mut b)
+        .await
+        .unwrap();
+    assert_eq!(outcomes, vec![ApplyOutcome::Applied; 3]);
+    // A, stale, writes the rest plus an event B stored: its write fails, learns the item, merges.
+    let mut rest: Vec<IvsEvent> = events[6..].to_vec();
+    rest.push(events[4].clone());
+    let outcomes = repo
+        .apply_events(&chan, &st, "owner-sub", &rest, &mut a)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            ApplyOutcome::Applied,
+            ApplyOutcome::Applied,
+            ApplyOutcome::Applied,
+            ApplyOutcome::Duplicate
+        ]
+    );
+    // A batch of nothing new is a duplicate without a write, with a current or a stale cursor.
+    for cursor in [&mut a, &mut b] {
+        let outcomes = repo
+            .apply_events(&chan, &st, "owner-sub", &events[..2], cursor)
+            .await
+            .unwrap();
+        assert_eq!(outcomes, vec![ApplyOutcome::Duplicate; 2]);
+    }
+    let stored = repo.get_session(&chan, &st).await.unwrap().unwrap();
+    assert_eq!(stored.summary, SessionSummary::from_events(&events));
+    assert!(stored.is_live() && stored.is_open());
+
+    // A newer session of the channel takes the head, through a cursor-carrying writer too: the
+    // older one is superseded, even though its writer's cursor had claimed the head.
+    let newer = event(
+        "n1",
+        &chan,
+        Some("st-2"),
+        "50:00",
+        EventKind::SessionCreated,
+    );
+    let newer_start = event("n2", &chan, Some("st-2"), "50:01", EventKind::StreamStart);
+    let mut c = SessionCursor::default();
+    repo.apply_events(
+        &chan,
+        &stream("st-2"),
+        "owner-sub",
+        &[newer, newer_start],
+        &mut c,
+    )
+    .await
+    .unwrap();
+    let late = event(
+        "e10",
+        &chan,
+        Some("st-1"),
+        "35:00",
+        EventKind::StarvationEnd,
+    );
+    repo.apply_events(&chan, &st, "owner-sub", &[late], &mut a)
+        .await
+        .unwrap();
+    let old = repo.get_session(&chan, &st).await.unwrap().unwrap();
+    assert!(!old.is_live() && !old.is_open());
+    let new = repo
+        .get_session(&chan, &stream("st-2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(new.is_live() && new.is_open());
     db.cleanup().await;
 }
 

@@ -160,11 +160,10 @@ async fn fresh_records(
     owner_sub: &str,
     caller_sub: &str,
 ) -> Result<(ChannelRecord, Option<ChannelRecord>), ApiError> {
-    let (owner, caller) = futures_util::future::try_join(
-        state.channels.get(owner_sub),
-        state.channels.get(caller_sub),
-    )
-    .await?;
+    let (owner, caller) = state
+        .channels
+        .get_two(owner_sub, caller_sub)
+        .await?;
     Ok((owner.ok_or_else(user_not_found)?, caller))
 }
 

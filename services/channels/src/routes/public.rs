@@ -283,11 +283,10 @@ async fn viewer_relation(
     public: &PublicChannel,
     viewer_sub: &str,
 ) -> Result<ViewerRelation, ApiError> {
-    let (owner, viewer) = futures_util::future::try_join(
-        state.channels.get(&public.owner_sub),
-        state.channels.get(viewer_sub),
-    )
-    .await?;
+    let (owner, viewer) = state
+        .channels
+        .get_two(&public.owner_sub, viewer_sub)
+        .await?;
     let owner = owner.ok_or_else(user_not_found)?;
     Ok(ViewerRelation {
         is_viewer_banned: owner.has_banned(viewer_sub),

@@ -3,6 +3,7 @@
 mod auth;
 mod bad_input;
 mod chaos_proxy;
+mod coalescing;
 mod concurrency;
 mod contract;
 mod emulator_e2e;

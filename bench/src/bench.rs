@@ -1,0 +1,453 @@
+//! `make bench`: the platform started (see [`crate::platform`]), seeded, then measured route by
+//! route, ingest, journeys, memory and readiness; one markdown table with each target of issue 14
+//! beside its figure and whether it is met.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::ingest;
+use crate::oha::{self, Request};
+use crate::platform::{var, Platform};
+use crate::procs::Proc;
+use crate::seed::{self, HotChannel};
+use crate::table::Table;
+
+/// Fixed rate at which every route's latency target holds.
+const STEADY_RATE: u32 = 500;
+/// Fixed rate of the stress rows (no target).
+const STRESS_RATE: u32 = 2_000;
+const P99_TARGET_MS: f64 = 10.0;
+const UNCACHED_CPU_TARGET_MS: f64 = 0.35;
+const INGEST_TARGET_PER_SEC: f64 = 600.0;
+const PACED_P99_TARGET_MS: f64 = 50.0;
+/// DynamoDB calls per delivery: below what the unbatched path needs (a read and a write per
+/// event, plus a head claim per event once the session's start is known).
+const INGEST_CALLS_TARGET: f64 = 2.0;
+
+/// How load is generated: oha, for `seconds` per run.
+struct Load {
+    oha: String,
+    seconds: u64,
+}
+
+impl Load {
+    async fn closed(&self, request: &Request<'_>) -> anyhow::Result<oha::Load> {
+        let duration = format!("{}s", self.seconds);
+        oha::run(&self.oha, request, &["-z", &duration, "-c", "64"]).await
+    }
+
+    async fn fixed(&self, request: &Request<'_>, rate: u32) -> anyhow::Result<oha::Load> {
+        let duration = format!("{}s", self.seconds);
+        let rate = rate.to_string();
+        oha::run(
+            &self.oha,
+            request,
+            &["-z", &duration, "-q", &rate, "-c", "64"],
+        )
+        .await
+    }
+}
+
+/// What a route's throughput must reach, if anything.
+enum Throughput<'a> {
+    None,
+    AtLeast(f64),
+    /// A share of another figure (`share`, of `of` req/s, named `name`).
+    ShareOf {
+        share: f64,
+        of: f64,
+        name: &'a str,
+    },
+}
+
+/// Closed-loop throughput at 64 connections, then the latency (and the server's CPU per request
+/// and DynamoDB calls per request) at [`STEADY_RATE`] with its p99 target, then [`STRESS_RATE`].
+/// Returns the server's CPU milliseconds per request at the steady rate.
+async fn route_rows(
+    table: &mut Table,
+    load: &Load,
+    platform: &Platform,
+    server: &Proc,
+    name: &str,
+    request: &Request<'_>,
+    wanted: Throughput<'_>,
+) -> anyhow::Result<f64> {
+    let closed = load.closed(request).await?;
+    let figure = format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms ({:.1} % 2xx)",
+        closed.rps,
+        closed.p50_ms,
+        closed.p99_ms,
+        closed.ok_ratio * 100.0
+    );
+    let ok = closed.ok_ratio > 0.999;
+    let (target, met) = match wanted {
+        Throughput::None => ("—".to_owned(), None),
+        Throughput::AtLeast(rps) => (format!("≥ {rps:.0} req/s"), Some(ok && closed.rps >= rps)),
+        Throughput::ShareOf { share, of, name } => (
+            format!(
+                "≥ {:.0} % of {name} ({:.0} req/s)",
+                share * 100.0,
+                of * share
+            ),
+            Some(ok && closed.rps >= of * share),
+        ),
+    };
+    table.row(format!("{name}, 64 connections"), figure, &target, met);
+
+    let cpu_before = server.cpu_seconds();
+    let calls_before = platform.counters.total.load(Ordering::SeqCst);
+    let steady = load.fixed(request, STEADY_RATE).await?;
+    let cpu_ms = per_request(server.cpu_seconds() - cpu_before, steady.requests) * 1000.0;
+    let calls = per_request(
+        (platform.counters.total.load(Ordering::SeqCst) - calls_before) as f64,
+        steady.requests,
+    );
+    table.row(
+        format!("{name} at {STEADY_RATE} req/s"),
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms; {cpu_ms:.3} CPU-ms and {calls:.2} DynamoDB calls per request",
+            steady.p50_ms, steady.p99_ms
+        ),
+        &format!("p99 ≤ {P99_TARGET_MS:.0} ms"),
+        Some(steady.ok_ratio > 0.999 && steady.p99_ms <= P99_TARGET_MS),
+    );
+    let stress = load.fixed(request, STRESS_RATE).await?;
+    table.row(
+        format!("{name} at {STRESS_RATE} req/s (stress)"),
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms ({:.1} % 2xx)",
+            stress.p50_ms,
+            stress.p99_ms,
+            stress.ok_ratio * 100.0
+        ),
+        "—",
+        None,
+    );
+    Ok(cpu_ms)
+}
+
+fn per_request(total: f64, requests: f64) -> f64 {
+    if requests > 0.0 {
+        total / requests
+    } else {
+        0.0
+    }
+}
+
+fn get(base: &str, path: &str, token: Option<&str>) -> Request<'static> {
+    Request {
+        url: format!("{base}{path}"),
+        method: "GET",
+        headers: token
+            .map(|t| vec![format!("Authorization: {t}")])
+            .unwrap_or_default(),
+        body: None,
+    }
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let load = Load {
+        oha: var("BENCH_OHA")?,
+        seconds: std::env::var("BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10),
+    };
+    let platform = Platform::start(true).await?;
+    let arns = seed::channels(&platform, 1000, 50).await?;
+    let hot = seed::hot_channel(&platform).await?;
+    let mut table = Table::default();
+
+    sdk_rows(&mut table, &platform, &hot).await?;
+    http_rows(&mut table, &load, &platform, &hot).await?;
+    uncached_rows(&mut table, &load, &platform, &hot).await?;
+    ingest_rows(&mut table, &platform, &arns).await?;
+    journey_rows(&mut table, &platform).await;
+    process_rows(&mut table, &platform);
+    platform.stop().await;
+
+    let intro = format!(
+        "## `make bench`\n\nRate limits lifted for the run (`RATE_LIMIT_<ACTION>=off` for every action). \
+         Services as separate processes on 127.0.0.1 against DynamoDB Local (in memory); 1,000 seeded \
+         channels, 50 live; oha {} s per run: closed loop at 64 connections, then fixed rates of \
+         {STEADY_RATE} req/s (the latency target) and {STRESS_RATE} req/s (stress, no target). \
+         DynamoDB requests of the API and event-ingest counted by a proxy in front of DynamoDB Local; \
+         CPU per request from the server's /proc/<pid>/stat over the {STEADY_RATE} req/s run.",
+        load.seconds
+    );
+    println!("{}", table.render(&intro));
+    Ok(())
+}
+
+/// What one DynamoDB call costs the caller (the SDK: build, endpoint, sign, send, parse), as
+/// the services' clients are configured: sequential calls from this process straight to DynamoDB
+/// Local, this process's CPU time divided by the calls.
+async fn sdk_rows(table: &mut Table, platform: &Platform, hot: &HotChannel) -> anyhow::Result<()> {
+    const CALLS: u32 = 2_000;
+    let arn = ugc_domain::ChannelArn::parse(&hot.arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    for (what, op) in [("GetItem (a profile)", 0), ("Query (newest session)", 1)] {
+        let cpu_before = crate::procs::cpu_seconds(Some(std::process::id()));
+        let started = Instant::now();
+        for _ in 0..CALLS {
+            if op == 0 {
+                platform.channels.get(&hot.user.sub).await?;
+            } else {
+                platform.streams.latest_session(&arn).await?;
+            }
+        }
+        let wall = started.elapsed().as_secs_f64() / f64::from(CALLS) * 1000.0;
+        let cpu = (crate::procs::cpu_seconds(Some(std::process::id())) - cpu_before)
+            / f64::from(CALLS)
+            * 1_000_000.0;
+        table.row(
+            format!("DynamoDB {what}: caller's CPU per call, {CALLS} sequential calls"),
+            format!("{cpu:.0} µs (wall {wall:.2} ms per call)"),
+            "—",
+            None,
+        );
+    }
+    Ok(())
+}
+
+/// The API's routes, with the public cache on (as deployed).
+async fn http_rows(
+    table: &mut Table,
+    load: &Load,
+    platform: &Platform,
+    hot: &HotChannel,
+) -> anyhow::Result<()> {
+    let api = &platform.api;
+    let base = api.url.as_str();
+    let status = load.closed(&get(base, "/status", None)).await?;
+    table.row(
+        "`GET /status` (ceiling), 64 connections",
+        format!("{:.0} req/s", status.rps),
+        "—",
+        None,
+    );
+
+    let page_path = format!("/channels/{}", hot.user.username);
+    platform.counters.reset();
+    let started = Instant::now();
+    route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`GET /channels/:u` anonymous (hot, live)",
+        &get(base, &page_path, None),
+        Throughput::ShareOf {
+            share: 0.5,
+            of: status.rps,
+            name: "`/status`",
+        },
+    )
+    .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let hot_reads = platform.counters.hot_reads.load(Ordering::SeqCst) as f64 / elapsed;
+    let all_reads = platform.counters.reads.load(Ordering::SeqCst) as f64 / elapsed;
+    table.row(
+        "DynamoDB reads for the hot channel during those runs",
+        format!("{hot_reads:.2}/s (all reads {all_reads:.2}/s)"),
+        "≤ 2/s",
+        Some(hot_reads <= 2.0),
+    );
+
+    let viewer = platform.journey.run("viewer").await?;
+    route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`GET /channels/:u` signed in",
+        &get(base, &page_path, Some(&viewer.token)),
+        Throughput::AtLeast(3000.0),
+    )
+    .await?;
+    route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`GET /channels?isLive=true` (50 live of 1,000)",
+        &get(base, "/channels?isLive=true", None),
+        Throughput::None,
+    )
+    .await?;
+    let chat = Request {
+        url: format!("{base}/channel/chatToken/create"),
+        method: "POST",
+        headers: vec![
+            "Content-Type: application/json".to_owned(),
+            format!("Authorization: {}", viewer.token),
+        ],
+        body: Some(json!({"chatRoomOwnerUsername": hot.user.username}).to_string()),
+    };
+    route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`POST /channel/chatToken/create` signed in",
+        &chat,
+        Throughput::AtLeast(3000.0),
+    )
+    .await?;
+    for (label, sid) in [("live", &hot.live_sid), ("offline", &hot.offline_sid)] {
+        let path = format!("/metrics/{}/streamSessions/{sid}", hot.resource_id);
+        route_rows(
+            table,
+            load,
+            platform,
+            api,
+            &format!("`GET /metrics/:id/streamSessions/:sid` ({label})"),
+            &get(base, &path, Some(&hot.user.token)),
+            Throughput::AtLeast(2000.0),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The public routes with `PUBLIC_CACHE_TTL=0s`: what a request costs when the cache cannot help.
+async fn uncached_rows(
+    table: &mut Table,
+    load: &Load,
+    platform: &Platform,
+    hot: &HotChannel,
+) -> anyhow::Result<()> {
+    let Some(api) = &platform.api_uncached else {
+        return Ok(());
+    };
+    let base = api.url.as_str();
+    let cpu_ms = route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`GET /channels/:u` anonymous, `PUBLIC_CACHE_TTL=0`",
+        &get(base, &format!("/channels/{}", hot.user.username), None),
+        Throughput::None,
+    )
+    .await?;
+    table.row(
+        format!("CPU per uncached `GET /channels/:u` at {STEADY_RATE} req/s"),
+        format!("{cpu_ms:.3} ms"),
+        &format!("≤ {UNCACHED_CPU_TARGET_MS} ms"),
+        Some(cpu_ms <= UNCACHED_CPU_TARGET_MS),
+    );
+    route_rows(
+        table,
+        load,
+        platform,
+        api,
+        "`GET /channels?isLive=true`, `PUBLIC_CACHE_TTL=0`",
+        &get(base, "/channels?isLive=true", None),
+        Throughput::None,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn ingest_rows(
+    table: &mut Table,
+    platform: &Platform,
+    arns: &[String],
+) -> anyhow::Result<()> {
+    let ingest_channels: Vec<String> = arns.iter().skip(50).take(600).cloned().collect();
+    platform.counters.reset();
+    let through = ingest::throughput(platform.sender.clone(), &ingest_channels).await?;
+    let calls = platform.counters.total.load(Ordering::SeqCst) as f64;
+    let check = ingest::check(&platform.streams, &through.deliveries).await?;
+    table.row(
+        "Event ingest, 32 senders, 20 % duplicates, shuffled",
+        format!(
+            "{:.0} events/s ({} events, {} deliveries, p50 {:.1} ms, p99 {:.1} ms, {} failed)",
+            through.per_sec,
+            through.events,
+            through.deliveries.len(),
+            through.p50_ms,
+            through.p99_ms,
+            through.failed
+        ),
+        &format!("≥ {INGEST_TARGET_PER_SEC:.0} events/s"),
+        Some(through.per_sec >= INGEST_TARGET_PER_SEC && through.failed == 0),
+    );
+    let per_delivery = per_request(calls, through.deliveries.len() as f64);
+    table.row(
+        "DynamoDB calls of that run",
+        format!(
+            "{per_delivery:.2} per delivery, {:.2} per distinct event ({calls:.0} calls)",
+            per_request(calls, through.events as f64)
+        ),
+        &format!("< {INGEST_CALLS_TARGET:.0} per delivery (unbatched: read + write + head claim)"),
+        Some(per_delivery < INGEST_CALLS_TARGET),
+    );
+    table.row(
+        "Ingest check: stored state vs `SessionSummary::from_events`",
+        format!(
+            "{} sessions: {} lost, {} duplicated, {} differ",
+            check.sessions, check.lost, check.duplicated, check.mismatched
+        ),
+        "0 lost / 0 duplicated / 0 differ",
+        Some(check.lost == 0 && check.duplicated == 0 && check.mismatched == 0),
+    );
+    let paced_channels: Vec<String> = arns.iter().skip(650).take(300).cloned().collect();
+    let paced = ingest::paced(platform.sender.clone(), &paced_channels, 5).await?;
+    table.row(
+        "Event ingest at 200 events/s",
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms ({} failed)",
+            paced.p50_ms, paced.p99_ms, paced.failed
+        ),
+        &format!("p99 ≤ {PACED_P99_TARGET_MS:.0} ms"),
+        Some(paced.p99_ms <= PACED_P99_TARGET_MS && paced.failed == 0),
+    );
+    Ok(())
+}
+
+async fn journey_rows(table: &mut Table, platform: &Platform) {
+    let n = 20usize;
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<crate::journey::User>> =
+        futures_util::StreamExt::collect(futures_util::StreamExt::buffer_unordered(
+            futures_util::stream::iter((0..n).map(|_| platform.journey.run("jrn"))),
+            4,
+        ))
+        .await;
+    let done = results.iter().filter(|r| r.is_ok()).count();
+    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+        eprintln!("a journey failed: {e:#}");
+    }
+    table.row(
+        "Full journey (register → confirm → sign in → create resources → page view), 4 at a time",
+        format!(
+            "{:.1} journeys/s ({done}/{n} completed)",
+            done as f64 / started.elapsed().as_secs_f64()
+        ),
+        "—",
+        None,
+    );
+}
+
+fn process_rows(table: &mut Table, platform: &Platform) {
+    let (api_idle, ingest_idle) = platform.idle_rss;
+    for (proc_, idle) in [(&platform.api, api_idle), (&platform.ingest, ingest_idle)] {
+        let (rss, hwm) = proc_.rss();
+        table.row(
+            format!("{} RSS idle / after the bench / peak", proc_.name),
+            format!("{idle:.1} MB / {rss:.1} MB / {hwm:.1} MB"),
+            "≤ 15 MB idle, ≤ 40 MB after",
+            Some(idle <= 15.0 && rss <= 40.0 && hwm <= 40.0),
+        );
+        table.row(
+            format!("{} time to ready", proc_.name),
+            format!("{:.0} ms", proc_.ready.as_secs_f64() * 1000.0),
+            "≤ 300 ms",
+            Some(proc_.ready <= Duration::from_millis(300)),
+        );
+    }
+}
