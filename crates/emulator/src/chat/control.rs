@@ -18,6 +18,7 @@ use super::rooms::{
 };
 use super::{random_id, Chat};
 use crate::core::error::AwsError;
+use crate::core::percent;
 use crate::core::routing::SigningService;
 use crate::core::sigv4;
 use crate::server::Shared;
@@ -314,7 +315,7 @@ async fn disconnect_user(req: HttpRequest, body: web::Bytes, data: web::Data<Sha
 /// The room a `/tags/{resourceArn}` request names (the path segment is percent-encoded).
 fn tagged_room(req: &HttpRequest, chat: &Chat) -> Result<Room, ChatError> {
     let raw = req.match_info().get("resourceArn").unwrap_or_default();
-    let arn = percent_decode(raw);
+    let arn = percent::decode_lossy(raw);
     validate_room_arn("resourceArn", &arn)?;
     chat.room(&arn)
         .ok_or_else(|| ChatError::not_found(&arn, "ROOM"))
@@ -354,7 +355,7 @@ async fn untag_resource(req: HttpRequest, body: web::Bytes, data: web::Data<Shar
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .filter(|(name, _)| *name == "tagKeys")
-        .map(|(_, value)| percent_decode(value))
+        .map(|(_, value)| percent::decode_lossy(value))
         .collect();
     if keys.is_empty() || keys.len() > 50 {
         return Err(ChatError::field(
@@ -373,46 +374,11 @@ async fn untag_resource(req: HttpRequest, body: web::Bytes, data: web::Data<Shar
     Ok(ok(json!({})))
 }
 
-/// Decodes `%XX` escapes; anything else (including `+`) is kept as sent.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = (b == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-
-    #[test]
-    fn percent_decoding_handles_arns_and_stray_percents() {
-        assert_eq!(
-            percent_decode("arn%3Aaws%3Aivschat%3Aus-east-1%3A1%3Aroom%2Fabc"),
-            "arn:aws:ivschat:us-east-1:1:room/abc"
-        );
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("a+b%20c"), "a+b c");
-    }
 
     #[test]
     fn page_tokens_round_trip() {

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod percent;
 pub mod routing;
 pub mod sigv4;
 pub mod store;
