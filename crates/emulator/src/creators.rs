@@ -1,4 +1,4 @@
-//! Amazon Creators API (`aws-wire-protocols.md` §13): the OAuth 2.0 client-credentials token
+//! Amazon Creators API (`docs/wire-protocols.md` §13): the OAuth 2.0 client-credentials token
 //! endpoints (Cognito-style `/oauth2/token` for 2.x credentials, LwA-style `/auth/o2/token` for
 //! 3.x) and `searchItems` / `getItems`, answered from a small built-in catalogue.
 //!
@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::core::config::EmulatorConfig;
+use crate::core::json::{self, BodyError};
+use crate::core::routing::{path_operation, PathOperation};
 
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 const SCOPE_COGNITO: &str = "creatorsapi/default";
@@ -161,8 +164,20 @@ impl Creators {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/oauth2/token", web::post().to(token_cognito))
         .route("/auth/o2/token", web::post().to(token_lwa))
-        .route("/catalog/v1/searchItems", web::post().to(search_items))
-        .route("/catalog/v1/getItems", web::post().to(get_items));
+        .route(
+            "/catalog/v1/{operation}",
+            web::post()
+                .guard(PathOperation::<CatalogOp>::new())
+                .to(catalog),
+        );
+}
+
+/// The catalog operations, served at `POST /catalog/v1/<operation>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum CatalogOp {
+    SearchItems,
+    GetItems,
 }
 
 /// An error of the catalog API: `{"type", "message", "reason", ...}`.
@@ -997,41 +1012,49 @@ fn relevance(p: &Product, query: &[String]) -> usize {
         .count()
 }
 
-async fn search_items(
+async fn catalog(
     req: HttpRequest,
     body: web::Bytes,
     shared: web::Data<crate::server::Shared>,
 ) -> HttpResponse {
-    match search(&req, &body, &shared.creators) {
+    match catalog_call(&req, &body, &shared.creators) {
         Ok(v) => HttpResponse::Ok().json(v),
         Err(e) => e.response(),
     }
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::validation(
-            "CannotParse",
-            format!("The request body could not be parsed: {e}"),
-        )
-    })?;
-    if !value.is_object() {
-        return Err(ApiError::validation(
-            "CannotParse",
-            "The request body must be a JSON object.",
-        ));
-    }
-    Ok(value)
-}
-
-fn search(req: &HttpRequest, body: &[u8], creators: &Creators) -> Result<Value, ApiError> {
+/// Admission (token and rate limit), the body, the fields every operation shares, then the
+/// operation.
+fn catalog_call(req: &HttpRequest, body: &[u8], creators: &Creators) -> Result<Value, ApiError> {
+    let op = path_operation::<CatalogOp>(req.path())
+        .ok_or_else(|| ApiError::validation("UnknownOperation", "Unknown operation"))?;
     creators.admit(
         req.headers()
             .get("authorization")
             .and_then(|v| v.to_str().ok()),
     )?;
-    let body = parse_body(body)?;
+    let body = Value::Object(json::parse_object(body)?);
     let c = common(req, &body)?;
+    match op {
+        CatalogOp::SearchItems => search(&body, &c),
+        CatalogOp::GetItems => get_items(&body, &c),
+    }
+}
+
+/// The catalog API calls a body it cannot read `CannotParse`; a member of the wrong type fails
+/// validation of that field.
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match &e {
+            BodyError::Member { path, .. } => Self::field(path, e.to_string()),
+            BodyError::Syntax(_) | BodyError::NotObject => {
+                Self::validation("CannotParse", e.to_string())
+            }
+        }
+    }
+}
+
+fn search(body: &Value, c: &Common) -> Result<Value, ApiError> {
     let text: String = ["keywords", "title", "brand", "actor", "artist", "author"]
         .iter()
         .filter_map(|f| body.get(*f).and_then(Value::as_str))
@@ -1044,8 +1067,8 @@ fn search(req: &HttpRequest, body: &[u8], creators: &Creators) -> Result<Value, 
             "One of keywords, actor, artist, author, brand, title or browseNodeId is required.",
         ));
     }
-    let count = int_field(&body, "itemCount", 10)? as usize;
-    let page = int_field(&body, "itemPage", 1)? as usize;
+    let count = int_field(body, "itemCount", 10)? as usize;
+    let page = int_field(body, "itemPage", 1)? as usize;
     let sort = match body.get("sortBy") {
         None | Some(Value::Null) => "Relevance",
         Some(Value::String(s)) if SORTS.contains(&s.as_str()) => s.as_str(),
@@ -1095,7 +1118,7 @@ fn search(req: &HttpRequest, body: &[u8], creators: &Creators) -> Result<Value, 
         .iter()
         .skip((page - 1) * count)
         .take(count)
-        .map(|(_, _, p)| item_json(p, &c))
+        .map(|(_, _, p)| item_json(p, c))
         .collect();
     let page_is_empty = items.is_empty();
     let field_keywords: String = query.join("+");
@@ -1118,44 +1141,27 @@ fn search(req: &HttpRequest, body: &[u8], creators: &Creators) -> Result<Value, 
     Ok(result)
 }
 
-async fn get_items(
-    req: HttpRequest,
-    body: web::Bytes,
-    shared: web::Data<crate::server::Shared>,
-) -> HttpResponse {
-    let result = (|| {
-        shared.creators.admit(
-            req.headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok()),
-        )?;
-        let body = parse_body(&body)?;
-        let c = common(&req, &body)?;
-        let ids = body
-            .get("itemIds")
-            .and_then(Value::as_array)
-            .filter(|ids| (1..=10).contains(&ids.len()))
-            .ok_or_else(|| ApiError::field("itemIds", "itemIds must hold 1 to 10 ASINs."))?;
-        let mut items = Vec::new();
-        let mut errors = Vec::new();
-        for id in ids {
-            let id = id.as_str().unwrap_or_default();
-            match CATALOGUE.iter().find(|p| p.asin == id) {
-                Some(p) => items.push(item_json(p, &c)),
-                None => errors.push(json!({"code": "InvalidParameterValue",
-                    "message": format!("The ItemId {id} provided in the request is invalid.")})),
-            }
+fn get_items(body: &Value, c: &Common) -> Result<Value, ApiError> {
+    let ids = body
+        .get("itemIds")
+        .and_then(Value::as_array)
+        .filter(|ids| (1..=10).contains(&ids.len()))
+        .ok_or_else(|| ApiError::field("itemIds", "itemIds must hold 1 to 10 ASINs."))?;
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for id in ids {
+        let id = id.as_str().unwrap_or_default();
+        match CATALOGUE.iter().find(|p| p.asin == id) {
+            Some(p) => items.push(item_json(p, c)),
+            None => errors.push(json!({"code": "InvalidParameterValue",
+                "message": format!("The ItemId {id} provided in the request is invalid.")})),
         }
-        let mut out = json!({"itemsResult": {"items": items}});
-        if let (false, Some(map)) = (errors.is_empty(), out.as_object_mut()) {
-            map.insert("errors".to_owned(), Value::Array(errors));
-        }
-        Ok::<_, ApiError>(out)
-    })();
-    match result {
-        Ok(v) => HttpResponse::Ok().json(v),
-        Err(e) => e.response(),
     }
+    let mut out = json!({"itemsResult": {"items": items}});
+    if let (false, Some(map)) = (errors.is_empty(), out.as_object_mut()) {
+        map.insert("errors".to_owned(), Value::Array(errors));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use rand::distr::Alphanumeric;
 use rand::Rng as _;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::filter;
@@ -21,45 +22,60 @@ use super::tokens::{self, TokenUse};
 use super::triggers::{self, EventContext};
 use super::Cognito;
 use crate::core::error::AwsError;
+use crate::core::json;
 
-/// Operations Cognito serves without a signature (the model's `noAuth`, §0.1).
-const NO_AUTH: &[&str] = &[
-    "SignUp",
-    "ConfirmSignUp",
-    "ResendConfirmationCode",
-    "InitiateAuth",
-    "GetUser",
-    "ChangePassword",
-    "GlobalSignOut",
-    "ForgotPassword",
-    "ConfirmForgotPassword",
-];
-
-const SIGNED: &[&str] = &[
-    "CreateUserPool",
-    "DescribeUserPool",
-    "ListUserPools",
-    "CreateUserPoolClient",
-    "DescribeUserPoolClient",
-    "ListUserPoolClients",
-    "AdminGetUser",
-    "AdminUpdateUserAttributes",
-    "AdminDeleteUser",
-    "AdminDisableUser",
-    "AdminEnableUser",
-    "AdminUserGlobalSignOut",
-    "AdminConfirmSignUp",
-    "AdminSetUserPassword",
-    "AdminInitiateAuth",
-    "ListUsers",
-];
-
-pub fn is_no_auth(op: &str) -> bool {
-    NO_AUTH.contains(&op)
+/// The operations the emulated Cognito serves, named as in `X-Amz-Target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum CognitoOp {
+    CreateUserPool,
+    DescribeUserPool,
+    ListUserPools,
+    CreateUserPoolClient,
+    DescribeUserPoolClient,
+    ListUserPoolClients,
+    SignUp,
+    ConfirmSignUp,
+    ResendConfirmationCode,
+    InitiateAuth,
+    AdminInitiateAuth,
+    GetUser,
+    ChangePassword,
+    GlobalSignOut,
+    ForgotPassword,
+    ConfirmForgotPassword,
+    AdminGetUser,
+    AdminUpdateUserAttributes,
+    AdminDeleteUser,
+    AdminDisableUser,
+    AdminEnableUser,
+    AdminUserGlobalSignOut,
+    AdminConfirmSignUp,
+    AdminSetUserPassword,
+    ListUsers,
 }
 
-pub fn is_known(op: &str) -> bool {
-    NO_AUTH.contains(&op) || SIGNED.contains(&op)
+impl CognitoOp {
+    /// The operation named `name`, or Cognito's error for an unknown one.
+    pub fn parse(name: &str) -> Result<Self, AwsError> {
+        json::operation(name).ok_or_else(|| AwsError::unknown_operation(name))
+    }
+
+    /// Operations Cognito serves without a signature (the model's `noAuth`, §0.1): the ones a
+    /// browser calls with only a client id or an access token.
+    pub fn is_no_auth(self) -> bool {
+        matches!(
+            self,
+            Self::SignUp
+                | Self::ConfirmSignUp
+                | Self::ResendConfirmationCode
+                | Self::InitiateAuth
+                | Self::GetUser
+                | Self::ChangePassword
+                | Self::GlobalSignOut
+                | Self::ForgotPassword
+                | Self::ConfirmForgotPassword
+        )
+    }
 }
 
 const SIGN_UP_CODE_SECS: f64 = 24.0 * 3600.0;
@@ -313,48 +329,43 @@ struct Mail {
 }
 
 impl Cognito {
-    pub(super) fn execute(&self, op: &str, input: &Value) -> Result<Value, AwsError> {
+    pub(super) fn execute(&self, op: CognitoOp, input: &Value) -> Result<Value, AwsError> {
         let input = Input(input);
         match op {
-            "CreateUserPool" => self.create_user_pool(&input),
-            "DescribeUserPool" => self.describe_user_pool(&input),
-            "ListUserPools" => self.list_user_pools(&input),
-            "CreateUserPoolClient" => self.create_user_pool_client(&input),
-            "DescribeUserPoolClient" => self.describe_user_pool_client(&input),
-            "ListUserPoolClients" => self.list_user_pool_clients(&input),
-            "SignUp" => self.sign_up(&input),
-            "ConfirmSignUp" => self.confirm_sign_up(&input),
-            "ResendConfirmationCode" => self.resend_confirmation_code(&input),
-            "InitiateAuth" => self.initiate_auth(&input, false),
-            "AdminInitiateAuth" => self.initiate_auth(&input, true),
-            "GetUser" => self.get_user(&input),
-            "ChangePassword" => self.change_password(&input),
-            "GlobalSignOut" => self.global_sign_out(&input),
-            "ForgotPassword" => self.forgot_password(&input),
-            "ConfirmForgotPassword" => self.confirm_forgot_password(&input),
-            "AdminGetUser" => self.admin_get_user(&input),
-            "AdminUpdateUserAttributes" => self.admin_update_user_attributes(&input),
-            "AdminDeleteUser" => self.admin_user_change(&input, |pool, key| {
+            CognitoOp::CreateUserPool => self.create_user_pool(&input),
+            CognitoOp::DescribeUserPool => self.describe_user_pool(&input),
+            CognitoOp::ListUserPools => self.list_user_pools(&input),
+            CognitoOp::CreateUserPoolClient => self.create_user_pool_client(&input),
+            CognitoOp::DescribeUserPoolClient => self.describe_user_pool_client(&input),
+            CognitoOp::ListUserPoolClients => self.list_user_pool_clients(&input),
+            CognitoOp::SignUp => self.sign_up(&input),
+            CognitoOp::ConfirmSignUp => self.confirm_sign_up(&input),
+            CognitoOp::ResendConfirmationCode => self.resend_confirmation_code(&input),
+            CognitoOp::InitiateAuth => self.initiate_auth(&input, false),
+            CognitoOp::AdminInitiateAuth => self.initiate_auth(&input, true),
+            CognitoOp::GetUser => self.get_user(&input),
+            CognitoOp::ChangePassword => self.change_password(&input),
+            CognitoOp::GlobalSignOut => self.global_sign_out(&input),
+            CognitoOp::ForgotPassword => self.forgot_password(&input),
+            CognitoOp::ConfirmForgotPassword => self.confirm_forgot_password(&input),
+            CognitoOp::AdminGetUser => self.admin_get_user(&input),
+            CognitoOp::AdminUpdateUserAttributes => self.admin_update_user_attributes(&input),
+            CognitoOp::AdminDeleteUser => self.admin_user_change(&input, |pool, key| {
                 pool.users.remove(key);
                 Ok(())
             }),
-            "AdminDisableUser" => self.admin_user_change(&input, |pool, key| {
+            CognitoOp::AdminDisableUser => self.admin_user_change(&input, |pool, key| {
                 with_user(pool, key, |u| u.enabled = false)
             }),
-            "AdminEnableUser" => self.admin_user_change(&input, |pool, key| {
+            CognitoOp::AdminEnableUser => self.admin_user_change(&input, |pool, key| {
                 with_user(pool, key, |u| u.enabled = true)
             }),
-            "AdminUserGlobalSignOut" => self.admin_user_change(&input, |pool, key| {
+            CognitoOp::AdminUserGlobalSignOut => self.admin_user_change(&input, |pool, key| {
                 with_user(pool, key, |u| u.sessions.clear())
             }),
-            "AdminConfirmSignUp" => self.admin_confirm_sign_up(&input),
-            "AdminSetUserPassword" => self.admin_set_user_password(&input),
-            "ListUsers" => self.list_users(&input),
-            other => Err(AwsError::new(
-                400,
-                "UnknownOperationException",
-                format!("Unknown operation {other}"),
-            )),
+            CognitoOp::AdminConfirmSignUp => self.admin_confirm_sign_up(&input),
+            CognitoOp::AdminSetUserPassword => self.admin_set_user_password(&input),
+            CognitoOp::ListUsers => self.list_users(&input),
         }
     }
 

@@ -1,4 +1,4 @@
-//! AWS-style error responses (`aws-wire-protocols.md` §0.2): the `x-amzn-ErrorType` header and a
+//! AWS-style error responses (`docs/wire-protocols.md` §0.2): the `x-amzn-ErrorType` header and a
 //! body carrying `__type`, so every client (aws-sdk-rust, botocore, the browser SDKs) finds the code.
 
 use actix_web::http::StatusCode;
@@ -20,6 +20,15 @@ impl AwsError {
             code,
             message: message.into(),
         }
+    }
+
+    /// The awsJson answer to an `X-Amz-Target` the service does not serve.
+    pub fn unknown_operation(name: &str) -> Self {
+        Self::new(
+            400,
+            "UnknownOperationException",
+            format!("Unknown operation {name}"),
+        )
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
