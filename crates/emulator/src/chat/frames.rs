@@ -1,4 +1,4 @@
-//! Server → client frames of the messaging WebSocket (`aws-wire-protocols.md` §4.3). Field names are
+//! Server → client frames of the messaging WebSocket (`docs/wire-protocols.md` §4.3). Field names are
 //! case-sensitive and every attribute value is a string; the chat SDK drops frames that break this.
 
 use std::collections::BTreeMap;

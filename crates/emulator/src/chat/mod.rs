@@ -1,4 +1,4 @@
-//! Amazon IVS Chat: the restJson1 control plane (`aws-wire-protocols.md` §3) and the messaging
+//! Amazon IVS Chat: the restJson1 control plane (`docs/wire-protocols.md` §3) and the messaging
 //! WebSocket the browser chat SDK connects to (§4).
 //!
 //! Rooms are persisted (`<data_dir>/chat.json`); chat tokens and open connections live in memory,

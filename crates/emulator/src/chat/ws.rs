@@ -1,4 +1,4 @@
-//! The IVS Chat messaging WebSocket (`aws-wire-protocols.md` §4), served at `/` and `/ws` for
+//! The IVS Chat messaging WebSocket (`docs/wire-protocols.md` §4), served at `/` and `/ws` for
 //! upgrade requests only, so plain HTTP on those paths still reaches the other services (Cognito
 //! at `/`, an S3 bucket named `ws`).
 //!

@@ -1,4 +1,4 @@
-//! Cognito user pools over awsJson1_1 (`aws-wire-protocols.md` §1): sign-up with real e-mailed
+//! Cognito user pools over awsJson1_1 (`docs/wire-protocols.md` §1): sign-up with real e-mailed
 //! codes, password and refresh-token sign-in, RS256 tokens with Cognito's claims and a JWKS,
 //! `preferred_username` aliases, global sign-out, the admin operations the backend uses, and the
 //! pool set-up operations the local platform needs. Trigger Lambdas are plain Rust functions

@@ -1,5 +1,5 @@
 //! RS256 signing keys, JWT encoding and verification, and the JWKS document
-//! (`aws-wire-protocols.md` §1.4). Cognito signs ID and access tokens with different keys, so the
+//! (`docs/wire-protocols.md` §1.4). Cognito signs ID and access tokens with different keys, so the
 //! emulator keeps two RSA-2048 keys; they are generated on first use and persisted (PKCS#8 DER,
 //! base64) so tokens and cached JWKS stay valid across restarts.
 

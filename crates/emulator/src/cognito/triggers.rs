@@ -1,4 +1,4 @@
-//! Cognito Lambda triggers as in-process Rust functions (`aws-wire-protocols.md` §1.5).
+//! Cognito Lambda triggers as in-process Rust functions (`docs/wire-protocols.md` §1.5).
 //!
 //! The local platform registers the project's trigger handlers here, the way a user pool's
 //! `LambdaConfig` names functions. Each handler receives the event Cognito would send and returns

@@ -1,4 +1,4 @@
-//! Amazon S3, path-style REST-XML (`aws-wire-protocols.md` §7, §8, §11).
+//! Amazon S3, path-style REST-XML (`docs/wire-protocols.md` §7, §8, §11).
 //!
 //! Every bucket is versioned: each write gets a version id, a plain DELETE adds a delete marker.
 //! Object metadata lives in the JSON store (`s3.json`); object bytes are files under

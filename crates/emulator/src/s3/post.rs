@@ -1,4 +1,4 @@
-//! Browser POST uploads (`aws-wire-protocols.md` §7): multipart form, SigV4 POST policy signature,
+//! Browser POST uploads (`docs/wire-protocols.md` §7): multipart form, SigV4 POST policy signature,
 //! policy expiration and conditions, then the 204/200/201/303 success answers.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! S3's REST-XML wire details (`aws-wire-protocols.md` §7.5, §11.4): error bodies, the headers every
+//! S3's REST-XML wire details (`docs/wire-protocols.md` §7.5, §11.4): error bodies, the headers every
 //! response carries (request ids, CORS), percent-encoding and the little XML the requests contain.
 
 use actix_web::http::StatusCode;

@@ -51,7 +51,10 @@ impl Cognito {
         })
     }
 
-    pub(super) fn admin_update_user_attributes(&self, input: &Input<'_>) -> Result<Value, AwsError> {
+    pub(super) fn admin_update_user_attributes(
+        &self,
+        input: &Input<'_>,
+    ) -> Result<Value, AwsError> {
         let attrs = input.attributes("UserAttributes")?.ok_or_else(|| {
             invalid_parameter("1 validation error detected: Value at 'userAttributes' failed to satisfy constraint: Member must not be null")
         })?;

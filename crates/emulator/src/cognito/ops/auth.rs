@@ -343,5 +343,4 @@ impl Cognito {
         })?;
         Ok(json!({}))
     }
-
 }

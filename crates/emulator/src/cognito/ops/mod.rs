@@ -374,7 +374,6 @@ impl Cognito {
             CognitoOp::ListUsers => self.list_users(&input),
         }
     }
-
 }
 
 fn with_user(pool: &mut Pool, key: &str, f: impl FnOnce(&mut User)) -> Result<(), AwsError> {

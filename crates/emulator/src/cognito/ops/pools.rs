@@ -230,5 +230,4 @@ impl Cognito {
             ))
         })
     }
-
 }

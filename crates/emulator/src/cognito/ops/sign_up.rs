@@ -233,5 +233,4 @@ impl Cognito {
         self.record_message(mail.message);
         Ok(json!({"CodeDeliveryDetails": code_delivery(&to)}))
     }
-
 }
