@@ -34,30 +34,15 @@ impl Cognito {
                 ))
             }
         };
-        let code = random_code();
-        let ctx = EventContext {
-            region: &self.region,
-            pool_id: &pool.id,
-            client_id: &client.id,
-            user_name: &user.username,
-        };
-        let mail = self.compose_mail(
+        self.send_code(
             &pool,
-            &ctx,
+            &client,
+            &user,
             "CustomMessage_ForgotPassword",
-            &user.attributes,
             client_metadata.as_ref(),
             &to,
-            &code,
+            CodePurpose::ForgotPassword,
         )?;
-        self.store.write(|s| {
-            let p = pool_mut(s, &pool.id)?;
-            let key = p.user_key(&user.username);
-            with_user(p, &key, |u| {
-                set_code(u, CodePurpose::ForgotPassword, code, RESET_CODE_SECS)
-            })
-        })?;
-        self.record_message(mail.message);
         Ok(json!({"CodeDeliveryDetails": code_delivery(&to)}))
     }
 
@@ -87,6 +72,48 @@ impl Cognito {
             user.modified = now();
             Ok(json!({}))
         })
+    }
+
+    /// Sends `user` a fresh code for `purpose` (through the custom-message trigger named by
+    /// `trigger_source`) and stores it, replacing any earlier code for the same purpose.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send_code(
+        &self,
+        pool: &Pool,
+        client: &Client,
+        user: &User,
+        trigger_source: &str,
+        client_metadata: Option<&BTreeMap<String, String>>,
+        to: &str,
+        purpose: CodePurpose,
+    ) -> Result<(), AwsError> {
+        let code = random_code();
+        let ctx = EventContext {
+            region: &self.region,
+            pool_id: &pool.id,
+            client_id: &client.id,
+            user_name: &user.username,
+        };
+        let mail = self.compose_mail(
+            pool,
+            &ctx,
+            trigger_source,
+            &user.attributes,
+            client_metadata,
+            to,
+            &code,
+        )?;
+        let lifetime = match purpose {
+            CodePurpose::SignUp => SIGN_UP_CODE_SECS,
+            CodePurpose::ForgotPassword => RESET_CODE_SECS,
+        };
+        self.store.write(|s| {
+            let p = pool_mut(s, &pool.id)?;
+            let key = p.user_key(&user.username);
+            with_user(p, &key, |u| set_code(u, purpose, code, lifetime))
+        })?;
+        self.record_message(mail.message);
+        Ok(())
     }
 
     /// The e-mail for `trigger_source`, through the CustomMessage trigger when one is registered.

@@ -204,33 +204,15 @@ impl Cognito {
             .attribute("email")
             .ok_or_else(|| invalid_parameter("Auto verification not turned on."))?
             .to_owned();
-        let code = random_code();
-        let ctx = EventContext {
-            region: &self.region,
-            pool_id: &pool.id,
-            client_id: &client.id,
-            user_name: &user.username,
-        };
-        let mail = self.compose_mail(
+        self.send_code(
             &pool,
-            &ctx,
+            &client,
+            &user,
             "CustomMessage_ResendCode",
-            &user.attributes,
             client_metadata.as_ref(),
             &to,
-            &code,
+            CodePurpose::SignUp,
         )?;
-        self.store.write(|s| {
-            let p = pool_mut(s, &pool.id)?;
-            let key = p.user_key(&user.username);
-            let u = p
-                .users
-                .get_mut(&key)
-                .ok_or_else(username_client_not_found)?;
-            set_code(u, CodePurpose::SignUp, code, SIGN_UP_CODE_SECS);
-            Ok(())
-        })?;
-        self.record_message(mail.message);
         Ok(json!({"CodeDeliveryDetails": code_delivery(&to)}))
     }
 }
