@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::core::config::EmulatorConfig;
 use crate::core::error::AwsError;
+use crate::core::json::{self, BodyError};
 use crate::core::routing::{target_operation, TargetPrefix};
 use crate::core::sigv4;
 use crate::core::store::Store;
@@ -90,42 +91,65 @@ struct NewValue {
     binary: Option<String>,
 }
 
-fn parse_value(input: &Value) -> Result<Option<NewValue>, AwsError> {
-    let string = input.get("SecretString").and_then(Value::as_str);
-    let binary = input.get("SecretBinary").and_then(Value::as_str);
-    match (string, binary) {
-        (Some(_), Some(_)) => Err(invalid_parameter(
-            "You can't specify both a binary secret value and a string secret value in the same secret.",
-        )),
-        (None, None) => Ok(None),
-        (s, b) => {
-            let size = s.map_or(0, str::len) + b.map_or(0, |b| b.len() / 4 * 3);
-            if size > MAX_VALUE_BYTES {
-                return Err(invalid_parameter("The secret value exceeds the 65536 byte limit."));
+/// The members of the Secrets Manager requests the emulator serves; each operation reads some.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    name: Option<String>,
+    secret_id: Option<String>,
+    secret_string: Option<String>,
+    secret_binary: Option<String>,
+    client_request_token: Option<String>,
+    description: Option<String>,
+    kms_key_id: Option<String>,
+    tags: Option<Vec<Value>>,
+    version_stages: Option<Vec<String>>,
+    version_id: Option<String>,
+    version_stage: Option<String>,
+}
+
+/// The operations the emulated Secrets Manager serves, named as in `X-Amz-Target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+enum SecretsOp {
+    CreateSecret,
+    PutSecretValue,
+    GetSecretValue,
+    DescribeSecret,
+    ListSecrets,
+}
+
+impl Request {
+    fn new_value(&self) -> Result<Option<NewValue>, AwsError> {
+        match (&self.secret_string, &self.secret_binary) {
+            (Some(_), Some(_)) => Err(invalid_parameter(
+                "You can't specify both a binary secret value and a string secret value in the same secret.",
+            )),
+            (None, None) => Ok(None),
+            (s, b) => {
+                let size = s.as_ref().map_or(0, String::len)
+                    + b.as_ref().map_or(0, |b| b.len() / 4 * 3);
+                if size > MAX_VALUE_BYTES {
+                    return Err(invalid_parameter("The secret value exceeds the 65536 byte limit."));
+                }
+                Ok(Some(NewValue {
+                    string: s.clone(),
+                    binary: b.clone(),
+                }))
             }
-            Ok(Some(NewValue {
-                string: s.map(str::to_owned),
-                binary: b.map(str::to_owned),
-            }))
         }
     }
-}
 
-fn str_field<'a>(input: &'a Value, field: &str) -> Result<Option<&'a str>, AwsError> {
-    match input.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(AwsError::new(
-            400,
-            "SerializationException",
-            format!("{field} must be a string"),
-        )),
+    /// `ClientRequestToken`, or a fresh version id.
+    fn version_token(&self) -> String {
+        self.client_request_token
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
     }
 }
 
-fn required<'a>(input: &'a Value, field: &str) -> Result<&'a str, AwsError> {
-    str_field(input, field)?.ok_or_else(|| {
-        invalid_parameter(format!("1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must not be null"))
+fn required<'a>(value: &'a Option<String>, member: &str) -> Result<&'a str, AwsError> {
+    value.as_deref().ok_or_else(|| {
+        invalid_parameter(format!("1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must not be null"))
     })
 }
 
@@ -212,7 +236,11 @@ impl Secrets {
     /// Creates the secret `name` with `value`, or stores `value` as its new current version.
     /// Returns the secret's ARN.
     pub fn put(&self, name: &str, value: &str) -> String {
-        let input = json!({"SecretId": name, "SecretString": value});
+        let input = Request {
+            secret_id: Some(name.to_owned()),
+            secret_string: Some(value.to_owned()),
+            ..Request::default()
+        };
         match self.put_secret_value(&input) {
             Ok(out) => out
                 .get("ARN")
@@ -220,7 +248,10 @@ impl Secrets {
                 .unwrap_or_default()
                 .to_owned(),
             Err(_) => {
-                let input = json!({"Name": name, "SecretString": value});
+                let input = Request {
+                    name: Some(name.to_owned()),
+                    ..input
+                };
                 self.create_secret(&input)
                     .ok()
                     .and_then(|out| out.get("ARN").and_then(Value::as_str).map(str::to_owned))
@@ -241,23 +272,18 @@ impl Secrets {
         })
     }
 
-    fn execute(&self, op: &str, input: &Value) -> Result<Value, AwsError> {
+    fn execute(&self, op: SecretsOp, input: &Request) -> Result<Value, AwsError> {
         match op {
-            "CreateSecret" => self.create_secret(input),
-            "PutSecretValue" => self.put_secret_value(input),
-            "GetSecretValue" => self.get_secret_value(input),
-            "DescribeSecret" => self.describe_secret(input),
-            "ListSecrets" => self.list_secrets(),
-            other => Err(AwsError::new(
-                400,
-                "UnknownOperationException",
-                format!("Unknown operation {other}"),
-            )),
+            SecretsOp::CreateSecret => self.create_secret(input),
+            SecretsOp::PutSecretValue => self.put_secret_value(input),
+            SecretsOp::GetSecretValue => self.get_secret_value(input),
+            SecretsOp::DescribeSecret => self.describe_secret(input),
+            SecretsOp::ListSecrets => self.list_secrets(),
         }
     }
 
-    fn create_secret(&self, input: &Value) -> Result<Value, AwsError> {
-        let name = required(input, "Name")?;
+    fn create_secret(&self, input: &Request) -> Result<Value, AwsError> {
+        let name = required(&input.name, "Name")?;
         if name.is_empty() || name.len() > 512 {
             return Err(invalid_parameter(
                 "The secret name must be 1 to 512 characters.",
@@ -266,9 +292,8 @@ impl Secrets {
         if name.starts_with("arn:") {
             return Err(invalid_parameter("The secret name can't start with arn:."));
         }
-        let value = parse_value(input)?;
-        let version_id = str_field(input, "ClientRequestToken")?
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let value = input.new_value()?;
+        let version_id = input.version_token();
         let suffix: String = rand::rng()
             .sample_iter(Alphanumeric)
             .take(6)
@@ -281,13 +306,9 @@ impl Secrets {
                 "arn:aws:secretsmanager:{}:{}:secret:{name}-{suffix}",
                 self.region, self.account_id
             ),
-            description: str_field(input, "Description")?.map(str::to_owned),
-            kms_key_id: str_field(input, "KmsKeyId")?.map(str::to_owned),
-            tags: input
-                .get("Tags")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            description: input.description.clone(),
+            kms_key_id: input.kms_key_id.clone(),
+            tags: input.tags.clone().unwrap_or_default(),
             created: at,
             last_changed: at,
             versions: Vec::new(),
@@ -315,23 +336,13 @@ impl Secrets {
         Ok(out)
     }
 
-    fn put_secret_value(&self, input: &Value) -> Result<Value, AwsError> {
-        let id = required(input, "SecretId")?;
-        let value = parse_value(input)?.ok_or_else(|| {
+    fn put_secret_value(&self, input: &Request) -> Result<Value, AwsError> {
+        let id = required(&input.secret_id, "SecretId")?;
+        let value = input.new_value()?.ok_or_else(|| {
             invalid_parameter("You must provide either SecretString or SecretBinary.")
         })?;
-        let version_id = str_field(input, "ClientRequestToken")?
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let stages: Vec<String> = input
-            .get("VersionStages")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let version_id = input.version_token();
+        let stages = input.version_stages.clone().unwrap_or_default();
         self.store.write(|s| {
             let name = s.find_name(id).ok_or_else(not_found)?;
             let secret = s.secrets.get_mut(&name).ok_or_else(not_found)?;
@@ -354,10 +365,10 @@ impl Secrets {
         })
     }
 
-    fn get_secret_value(&self, input: &Value) -> Result<Value, AwsError> {
-        let id = required(input, "SecretId")?;
-        let version_id = str_field(input, "VersionId")?;
-        let stage = str_field(input, "VersionStage")?;
+    fn get_secret_value(&self, input: &Request) -> Result<Value, AwsError> {
+        let id = required(&input.secret_id, "SecretId")?;
+        let version_id = input.version_id.as_deref();
+        let stage = input.version_stage.as_deref();
         self.store.read(|s| {
             let secret = s.find(id).ok_or_else(not_found)?;
             let wanted_stage = stage.or(version_id.is_none().then_some(CURRENT));
@@ -421,8 +432,8 @@ impl Secrets {
         out
     }
 
-    fn describe_secret(&self, input: &Value) -> Result<Value, AwsError> {
-        let id = required(input, "SecretId")?;
+    fn describe_secret(&self, input: &Request) -> Result<Value, AwsError> {
+        let id = required(&input.secret_id, "SecretId")?;
         self.store
             .read(|s| s.find(id).map(Self::describe).ok_or_else(not_found))
     }
@@ -435,25 +446,9 @@ impl Secrets {
 
     fn handle(&self, req: &HttpRequest, body: &[u8]) -> Result<Value, AwsError> {
         sigv4::verify_actix(req, body, &self.access_key_id, &self.secret_access_key)?;
-        let op = target_operation(req, TARGET_PREFIX).unwrap_or_default();
-        let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            json!({})
-        } else {
-            serde_json::from_slice(body).map_err(|e| {
-                AwsError::new(
-                    400,
-                    "SerializationException",
-                    format!("Malformed JSON: {e}"),
-                )
-            })?
-        };
-        if !input.is_object() {
-            return Err(AwsError::new(
-                400,
-                "SerializationException",
-                "The request body must be a JSON object",
-            ));
-        }
+        let name = target_operation(req, TARGET_PREFIX).unwrap_or_default();
+        let op = json::operation(name).ok_or_else(|| AwsError::unknown_operation(name))?;
+        let input = json::parse(body).map_err(BodyError::into_aws_json)?;
         self.execute(op, &input)
     }
 }
@@ -473,10 +468,7 @@ async fn handle_operation(
     shared: web::Data<Shared>,
 ) -> HttpResponse {
     match shared.secrets.handle(&req, &body) {
-        Ok(out) => HttpResponse::Ok()
-            .insert_header(("x-amzn-RequestId", uuid::Uuid::new_v4().to_string()))
-            .content_type("application/x-amz-json-1.1")
-            .body(out.to_string()),
+        Ok(out) => json::aws_json_ok(&out),
         Err(e) => error_response(&e),
     }
 }
@@ -484,6 +476,14 @@ async fn handle_operation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn previous(id: &str) -> Request {
+        Request {
+            secret_id: Some(id.to_owned()),
+            version_stage: Some(PREVIOUS.to_owned()),
+            ..Request::default()
+        }
+    }
 
     fn secrets() -> Secrets {
         Secrets::load(None, &EmulatorConfig::default()).unwrap()
@@ -501,14 +501,10 @@ mod tests {
         assert_eq!(s.put("app/key", "two"), arn);
         assert_eq!(s.get("app/key").as_deref(), Some("two"));
         assert_eq!(s.get(&arn).as_deref(), Some("two"));
-        let prev = s
-            .get_secret_value(&json!({"SecretId": "app/key", "VersionStage": "AWSPREVIOUS"}))
-            .unwrap();
+        let prev = s.get_secret_value(&previous("app/key")).unwrap();
         assert_eq!(prev["SecretString"], "one");
         s.put("app/key", "three");
-        let prev = s
-            .get_secret_value(&json!({"SecretId": "app/key", "VersionStage": "AWSPREVIOUS"}))
-            .unwrap();
+        let prev = s.get_secret_value(&previous("app/key")).unwrap();
         assert_eq!(prev["SecretString"], "two");
     }
 }

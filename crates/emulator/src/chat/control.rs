@@ -5,6 +5,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -18,7 +19,8 @@ use super::rooms::{
 };
 use super::{random_id, Chat};
 use crate::core::error::AwsError;
-use crate::core::routing::SigningService;
+use crate::core::percent;
+use crate::core::routing::{path_operation, PathOperation, SigningService};
 use crate::core::sigv4;
 use crate::server::Shared;
 
@@ -30,23 +32,53 @@ const DEFAULT_SESSION_MINUTES: u32 = 60;
 const MAX_REASON_CHARS: usize = 256;
 const MAX_USER_ID_CHARS: usize = 128;
 
+/// The control-plane operations served at `POST /<Operation>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ChatOp {
+    CreateRoom,
+    GetRoom,
+    UpdateRoom,
+    DeleteRoom,
+    ListRooms,
+    CreateChatToken,
+    SendEvent,
+    DeleteMessage,
+    DisconnectUser,
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/CreateRoom", web::post().to(create_room))
-        .route("/GetRoom", web::post().to(get_room))
-        .route("/UpdateRoom", web::post().to(update_room))
-        .route("/DeleteRoom", web::post().to(delete_room))
-        .route("/ListRooms", web::post().to(list_rooms))
-        .route("/CreateChatToken", web::post().to(create_chat_token))
-        .route("/SendEvent", web::post().to(send_event))
-        .route("/DeleteMessage", web::post().to(delete_message))
-        .route("/DisconnectUser", web::post().to(disconnect_user))
-        .service(
-            web::resource("/tags/{resourceArn:.*}")
-                .guard(SigningService("ivschat"))
-                .route(web::get().to(list_tags_for_resource))
-                .route(web::post().to(tag_resource))
-                .route(web::delete().to(untag_resource)),
-        );
+    cfg.route(
+        "/{operation}",
+        web::post()
+            .guard(PathOperation::<ChatOp>::new())
+            .to(operation),
+    )
+    .service(
+        web::resource("/tags/{resourceArn:.*}")
+            .guard(SigningService("ivschat"))
+            .route(web::get().to(list_tags_for_resource))
+            .route(web::post().to(tag_resource))
+            .route(web::delete().to(untag_resource)),
+    );
+}
+
+async fn operation(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
+    let Some(op) = path_operation::<ChatOp>(req.path()) else {
+        return Err(ChatError::invalid_request("Unknown operation"));
+    };
+    let input = begin(&req, &body, &data)?;
+    let chat = &data.chat;
+    match op {
+        ChatOp::CreateRoom => create_room(chat, &input),
+        ChatOp::GetRoom => get_room(chat, &input),
+        ChatOp::UpdateRoom => update_room(chat, &input),
+        ChatOp::DeleteRoom => delete_room(chat, &input),
+        ChatOp::ListRooms => list_rooms(chat, &input),
+        ChatOp::CreateChatToken => create_chat_token(chat, &input),
+        ChatOp::SendEvent => send_event(chat, &input),
+        ChatOp::DeleteMessage => delete_message(chat, &input),
+        ChatOp::DisconnectUser => disconnect_user(chat, &input),
+    }
 }
 
 /// Checks the signature and parses the body.
@@ -104,12 +136,10 @@ fn user_id(input: &Input, field: &str) -> Result<String, ChatError> {
     Ok(user_id.to_owned())
 }
 
-async fn create_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
-    let settings = RoomSettings::parse(&input)?;
+fn create_room(chat: &Chat, input: &Input) -> Reply {
+    let settings = RoomSettings::parse(input)?;
     let tags = input.opt_string_map("tags")?.unwrap_or_default();
     validate_tags(&tags)?;
-    let chat = &data.chat;
     let now = OffsetDateTime::now_utc();
     let id = random_id();
     let mut room = Room {
@@ -130,18 +160,16 @@ async fn create_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>
     Ok(ok(room.to_json()))
 }
 
-async fn get_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
-    let room = find_room(&data.chat, &input, "identifier")?;
+fn get_room(chat: &Chat, input: &Input) -> Reply {
+    let room = find_room(chat, input, "identifier")?;
     Ok(ok(room.to_json()))
 }
 
-async fn update_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
+fn update_room(chat: &Chat, input: &Input) -> Reply {
     let arn = input.req_str("identifier")?;
     validate_room_arn("identifier", arn)?;
-    let settings = RoomSettings::parse(&input)?;
-    let updated = data.chat.rooms.write(|s| {
+    let settings = RoomSettings::parse(input)?;
+    let updated = chat.rooms.write(|s| {
         let room = s.by_arn_mut(arn)?;
         settings.apply(room);
         room.update_time = OffsetDateTime::now_utc();
@@ -151,11 +179,10 @@ async fn update_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>
     Ok(ok(room.to_json()))
 }
 
-async fn delete_room(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
-    let room = find_room(&data.chat, &input, "identifier")?;
-    data.chat.rooms.write(|s| s.rooms.remove(&room.id));
-    data.chat.hub.close_room(&room.id, "Room deleted");
+fn delete_room(chat: &Chat, input: &Input) -> Reply {
+    let room = find_room(chat, input, "identifier")?;
+    chat.rooms.write(|s| s.rooms.remove(&room.id));
+    chat.hub.close_room(&room.id, "Room deleted");
     Ok(HttpResponse::NoContent()
         .insert_header(("x-amzn-RequestId", uuid::Uuid::new_v4().to_string()))
         .finish())
@@ -177,8 +204,7 @@ fn parse_page_token(token: &str) -> Option<(OffsetDateTime, String)> {
     Some((time, id.to_owned()))
 }
 
-async fn list_rooms(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
+fn list_rooms(chat: &Chat, input: &Input) -> Reply {
     let max_results = input.opt_int("maxResults", 1, 50)?.unwrap_or(50);
     let after = input
         .opt_str("nextToken")?
@@ -191,7 +217,7 @@ async fn list_rooms(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>)
     let review_uri = input.opt_str("messageReviewHandlerUri")?;
     let logging = input.opt_str("loggingConfigurationIdentifier")?;
 
-    let (rooms, more) = data.chat.rooms.read(|s| {
+    let (rooms, more) = chat.rooms.read(|s| {
         let mut matching = s.sorted().into_iter().filter(|r| {
             name.is_none_or(|n| r.name == n)
                 && review_uri.is_none_or(|u| {
@@ -219,11 +245,10 @@ async fn list_rooms(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>)
     Ok(ok(body))
 }
 
-async fn create_chat_token(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
+fn create_chat_token(chat: &Chat, input: &Input) -> Reply {
     let room_arn = input.req_str("roomIdentifier")?;
     validate_room_arn("roomIdentifier", room_arn)?;
-    let user_id = user_id(&input, "userId")?;
+    let user_id = user_id(input, "userId")?;
     let capabilities = input
         .opt_string_list("capabilities")?
         .unwrap_or_default()
@@ -241,8 +266,7 @@ async fn create_chat_token(req: HttpRequest, body: web::Bytes, data: web::Data<S
         .opt_int("sessionDurationInMinutes", 1, 180)?
         .unwrap_or(DEFAULT_SESSION_MINUTES);
     let attributes = input.opt_attributes("attributes")?.unwrap_or_default();
-    let room = data
-        .chat
+    let room = chat
         .room(room_arn)
         .ok_or_else(|| ChatError::not_found(room_arn, "ROOM"))?;
 
@@ -256,7 +280,7 @@ async fn create_chat_token(req: HttpRequest, body: web::Bytes, data: web::Data<S
         session_expiration: now + time::Duration::minutes(i64::from(minutes)),
     };
     let (token_expiration, session_expiration) = (grant.token_expiration, grant.session_expiration);
-    let token = data.chat.hub.issue(grant);
+    let token = chat.hub.issue(grant);
     Ok(ok(json!({
         "token": token,
         "tokenExpirationTime": super::iso8601(token_expiration),
@@ -264,8 +288,7 @@ async fn create_chat_token(req: HttpRequest, body: web::Bytes, data: web::Data<S
     })))
 }
 
-async fn send_event(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
+fn send_event(chat: &Chat, input: &Input) -> Reply {
     let event_name = input.req_str("eventName")?;
     if event_name.is_empty() || chars(event_name) > 100 {
         return Err(ChatError::field(
@@ -274,14 +297,13 @@ async fn send_event(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>)
         ));
     }
     let attributes = input.opt_attributes("attributes")?.unwrap_or_default();
-    let room = find_room(&data.chat, &input, "roomIdentifier")?;
+    let room = find_room(chat, input, "roomIdentifier")?;
     let (id, frame) = frames::event(None, event_name, &attributes);
-    data.chat.hub.broadcast(&room.id, &frame);
+    chat.hub.broadcast(&room.id, &frame);
     Ok(ok(json!({"id": id})))
 }
 
-async fn delete_message(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
+fn delete_message(chat: &Chat, input: &Input) -> Reply {
     let message_id = input.req_str("id")?;
     if !is_alphanumeric_id(message_id) {
         return Err(ChatError::field(
@@ -289,24 +311,22 @@ async fn delete_message(req: HttpRequest, body: web::Bytes, data: web::Data<Shar
             "id must be 12 alphanumeric characters",
         ));
     }
-    let reason = opt_reason(&input)?.unwrap_or_default();
-    let room = find_room(&data.chat, &input, "roomIdentifier")?;
+    let reason = opt_reason(input)?.unwrap_or_default();
+    let room = find_room(chat, input, "roomIdentifier")?;
     let attributes = frames::delete_message_attributes(message_id, &reason);
     let (id, frame) = frames::event(None, frames::DELETE_MESSAGE_EVENT, &attributes);
-    data.chat.hub.broadcast(&room.id, &frame);
+    chat.hub.broadcast(&room.id, &frame);
     Ok(ok(json!({"id": id})))
 }
 
-async fn disconnect_user(req: HttpRequest, body: web::Bytes, data: web::Data<Shared>) -> Reply {
-    let input = begin(&req, &body, &data)?;
-    let user_id = user_id(&input, "userId")?;
-    let reason = opt_reason(&input)?.unwrap_or_default();
-    let room = find_room(&data.chat, &input, "roomIdentifier")?;
+fn disconnect_user(chat: &Chat, input: &Input) -> Reply {
+    let user_id = user_id(input, "userId")?;
+    let reason = opt_reason(input)?.unwrap_or_default();
+    let room = find_room(chat, input, "roomIdentifier")?;
     let attributes = frames::disconnect_user_attributes(&user_id, &reason);
     let (_, frame) = frames::event(None, frames::DISCONNECT_USER_EVENT, &attributes);
-    data.chat.hub.broadcast(&room.id, &frame);
-    data.chat
-        .hub
+    chat.hub.broadcast(&room.id, &frame);
+    chat.hub
         .disconnect_user(&room.id, &user_id, "Disconnected by the application");
     Ok(ok(json!({})))
 }
@@ -314,7 +334,7 @@ async fn disconnect_user(req: HttpRequest, body: web::Bytes, data: web::Data<Sha
 /// The room a `/tags/{resourceArn}` request names (the path segment is percent-encoded).
 fn tagged_room(req: &HttpRequest, chat: &Chat) -> Result<Room, ChatError> {
     let raw = req.match_info().get("resourceArn").unwrap_or_default();
-    let arn = percent_decode(raw);
+    let arn = percent::decode_lossy(raw);
     validate_room_arn("resourceArn", &arn)?;
     chat.room(&arn)
         .ok_or_else(|| ChatError::not_found(&arn, "ROOM"))
@@ -354,7 +374,7 @@ async fn untag_resource(req: HttpRequest, body: web::Bytes, data: web::Data<Shar
         .split('&')
         .filter_map(|pair| pair.split_once('='))
         .filter(|(name, _)| *name == "tagKeys")
-        .map(|(_, value)| percent_decode(value))
+        .map(|(_, value)| percent::decode_lossy(value))
         .collect();
     if keys.is_empty() || keys.len() > 50 {
         return Err(ChatError::field(
@@ -373,46 +393,11 @@ async fn untag_resource(req: HttpRequest, body: web::Bytes, data: web::Data<Shar
     Ok(ok(json!({})))
 }
 
-/// Decodes `%XX` escapes; anything else (including `+`) is kept as sent.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = (b == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(decoded) => {
-                out.push(decoded);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-
-    #[test]
-    fn percent_decoding_handles_arns_and_stray_percents() {
-        assert_eq!(
-            percent_decode("arn%3Aaws%3Aivschat%3Aus-east-1%3A1%3Aroom%2Fabc"),
-            "arn:aws:ivschat:us-east-1:1:room/abc"
-        );
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("a+b%20c"), "a+b c");
-    }
 
     #[test]
     fn page_tokens_round_trip() {

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::{json, Map, Value};
 
 use crate::core::error::AwsError;
+use crate::core::json::BodyError;
 
 #[derive(Debug, Clone)]
 pub struct ChatError {
@@ -65,6 +66,17 @@ impl ChatError {
 impl From<AwsError> for ChatError {
     fn from(e: AwsError) -> Self {
         Self::new(e.status, e.code, e.message)
+    }
+}
+
+/// A body that is not a JSON object is a request-level `ValidationException`; a member of the
+/// wrong type is a field-level one naming it.
+impl From<BodyError> for ChatError {
+    fn from(e: BodyError) -> Self {
+        match &e {
+            BodyError::Member { path, .. } => Self::field(path, e.to_string()),
+            BodyError::Syntax(_) | BodyError::NotObject => Self::invalid_request(e.to_string()),
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::error::ChatError;
+use crate::core::json;
 
 /// Attribute maps (token, event and message attributes) are limited to 1 KB in total.
 pub const MAX_ATTRIBUTES_BYTES: usize = 1024;
@@ -15,18 +16,7 @@ pub struct Input(Map<String, Value>);
 impl Input {
     /// Parses a request body; an empty body is an empty object.
     pub fn parse(body: &[u8]) -> Result<Self, ChatError> {
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Map::new()));
-        }
-        match serde_json::from_slice(body) {
-            Ok(Value::Object(map)) => Ok(Self(map)),
-            Ok(_) => Err(ChatError::invalid_request(
-                "The request body must be a JSON object",
-            )),
-            Err(e) => Err(ChatError::invalid_request(format!(
-                "The request body is not valid JSON: {e}"
-            ))),
-        }
+        json::parse_object(body).map(Self).map_err(ChatError::from)
     }
 
     fn get(&self, name: &str) -> Option<&Value> {

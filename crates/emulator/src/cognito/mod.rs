@@ -21,12 +21,14 @@ use serde_json::Value;
 
 use crate::core::config::EmulatorConfig;
 use crate::core::error::AwsError;
+use crate::core::json::{self, BodyError};
 use crate::core::routing::{target_operation, TargetPrefix};
 use crate::core::sigv4;
 use crate::core::store::Store;
 use crate::server::Shared;
 
 pub use model::OutboxMessage;
+pub use ops::CognitoOp;
 pub use triggers::{TriggerFn, Triggers};
 
 use model::{State, OUTBOX_LIMIT};
@@ -101,7 +103,7 @@ impl Cognito {
     /// Runs an operation in-process, as if called over HTTP without a signature (local
     /// platform set-up and seeding). `op` is the operation name, e.g. `CreateUserPool`.
     pub fn call(&self, op: &str, input: &Value) -> Result<Value, AwsError> {
-        self.execute(op, input)
+        self.execute(CognitoOp::parse(op)?, input)
     }
 
     /// Every e-mail sent, oldest first.
@@ -164,36 +166,12 @@ impl Cognito {
 
     /// HTTP entry point: routing by operation, SigV4 on the signed operations.
     fn handle(&self, req: &HttpRequest, body: &[u8]) -> Result<Value, AwsError> {
-        let op = target_operation(req, TARGET_PREFIX).unwrap_or_default();
-        if !ops::is_known(op) {
-            return Err(AwsError::new(
-                400,
-                "UnknownOperationException",
-                format!("Unknown operation {op}"),
-            ));
-        }
-        if !ops::is_no_auth(op) {
+        let op = CognitoOp::parse(target_operation(req, TARGET_PREFIX).unwrap_or_default())?;
+        if !op.is_no_auth() {
             sigv4::verify_actix(req, body, &self.access_key_id, &self.secret_access_key)?;
         }
-        let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-            Value::Object(serde_json::Map::new())
-        } else {
-            serde_json::from_slice(body).map_err(|e| {
-                AwsError::new(
-                    400,
-                    "SerializationException",
-                    format!("Malformed JSON: {e}"),
-                )
-            })?
-        };
-        if !input.is_object() {
-            return Err(AwsError::new(
-                400,
-                "SerializationException",
-                "The request body must be a JSON object",
-            ));
-        }
-        self.execute(op, &input)
+        let input = json::parse_object(body).map_err(BodyError::into_aws_json)?;
+        self.execute(op, &Value::Object(input))
     }
 }
 
@@ -252,10 +230,7 @@ async fn handle_operation(
         .unwrap_or_default()
         .to_owned();
     match shared.cognito.handle(&req, &body) {
-        Ok(output) => with_cors(HttpResponse::Ok())
-            .insert_header(("x-amzn-RequestId", uuid::Uuid::new_v4().to_string()))
-            .content_type("application/x-amz-json-1.1")
-            .body(output.to_string()),
+        Ok(output) => add_cors(json::aws_json_ok(&output)),
         Err(e) => {
             tracing::debug!(operation = %op, error = %e, "Cognito request refused");
             add_cors(e.to_json_response())

@@ -22,6 +22,15 @@ impl AwsError {
         }
     }
 
+    /// The awsJson answer to an `X-Amz-Target` the service does not serve.
+    pub fn unknown_operation(name: &str) -> Self {
+        Self::new(
+            400,
+            "UnknownOperationException",
+            format!("Unknown operation {name}"),
+        )
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(400, "ValidationException", message)
     }

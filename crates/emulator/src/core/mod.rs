@@ -3,6 +3,8 @@
 
 pub mod config;
 pub mod error;
+pub mod json;
+pub mod percent;
 pub mod routing;
 pub mod sigv4;
 pub mod store;

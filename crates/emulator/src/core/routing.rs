@@ -1,6 +1,11 @@
 //! Guards that route a request to the emulated service it is meant for (`docs/wire-protocols.md` §0.1).
 
+use std::marker::PhantomData;
+
 use actix_web::guard::{Guard, GuardContext};
+use serde::de::DeserializeOwned;
+
+use crate::core::json;
 
 /// Matches awsJson requests whose `X-Amz-Target` starts with `prefix` (e.g. `secretsmanager.`).
 pub struct TargetPrefix(pub &'static str);
@@ -12,6 +17,34 @@ impl Guard for TargetPrefix {
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with(self.0))
+    }
+}
+
+/// The operation the last segment of `path` names (`/CreateRoom`, `/catalog/v1/searchItems`), for
+/// protocols that put the operation in the path; `T` is the service's operation enum.
+pub fn path_operation<T: DeserializeOwned>(path: &str) -> Option<T> {
+    json::operation(path.rsplit('/').next()?)
+}
+
+/// Matches requests whose path names an operation of `T` (see [`path_operation`]), so a route
+/// like `/{operation}` takes only its own service's operations and other paths fall through.
+pub struct PathOperation<T>(PhantomData<fn() -> T>);
+
+impl<T> PathOperation<T> {
+    pub fn new() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T> Default for PathOperation<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: DeserializeOwned> Guard for PathOperation<T> {
+    fn check(&self, ctx: &GuardContext<'_>) -> bool {
+        path_operation::<T>(ctx.head().uri.path()).is_some()
     }
 }
 

@@ -15,6 +15,7 @@
 use aws_lc_rs::{digest, hmac};
 
 use crate::core::error::AwsError;
+use crate::core::percent;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
@@ -315,8 +316,8 @@ fn canonical_query(query: &str) -> String {
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             (
-                uri_encode(&percent_decode(k), true),
-                uri_encode(&percent_decode(v), true),
+                uri_encode(&percent::decode_lossy(k), true),
+                uri_encode(&percent::decode_lossy(v), true),
             )
         })
         .collect();
@@ -331,38 +332,7 @@ fn canonical_query(query: &str) -> String {
 /// RFC 3986 encoding as SigV4 defines it: unreserved characters stay, everything else is `%XX`
 /// (upper-case hex). `/` stays unless `encode_slash`.
 pub fn uri_encode(input: &str, encode_slash: bool) -> String {
-    let mut out = String::with_capacity(input.len());
-    for byte in input.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte));
-            }
-            b'/' if !encode_slash => out.push('/'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-fn percent_decode(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            if let Some(value) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(value);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent::encode(input, encode_slash)
 }
 
 /// Removes `.` and `..` segments and empty segments (RFC 3986 §5.2.4, as the SDKs normalise).

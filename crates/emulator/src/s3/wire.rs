@@ -3,6 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use percent_encoding::{utf8_percent_encode, AsciiSet};
+
+use crate::core::percent::{self, DecodeError};
 
 /// Headers the browser may read from an S3 response (docs/wire-protocols.md §0.3): the SPA reads these after an upload.
 pub const EXPOSE_HEADERS: &str =
@@ -250,63 +253,25 @@ pub fn element_text(xml: &str, name: &str) -> Option<String> {
 
 /// Percent-decodes a URL path segment or query value (`+` is kept as is).
 pub fn percent_decode(input: &str) -> Result<String, S3Error> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                Some(v) => {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                None => {
-                    return Err(S3Error::invalid_argument(
-                        "Invalid percent-encoding in the URI",
-                    ))
-                }
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8(out).map_err(|_| S3Error::invalid_argument("The URI is not valid UTF-8"))
+    percent::decode_strict(input).map_err(|e| match e {
+        DecodeError::Escape => S3Error::invalid_argument("Invalid percent-encoding in the URI"),
+        DecodeError::Utf8 => S3Error::invalid_argument("The URI is not valid UTF-8"),
+    })
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters (`/` becomes `%2F`; with
 /// `keep_slash` it stays, as in listing keys with `encoding-type=url`).
 pub fn percent_encode(input: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(input.len());
-    for b in input.bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent::encode(input, !keep_slash)
 }
 
-/// Form-style encoding of a key in event notifications (docs/wire-protocols.md §8.1): space → `+`, `/` kept.
+/// Form-style encoding of a key in event notifications (docs/wire-protocols.md §8.1): space → `+`; `/` and `*` kept.
 pub fn form_encode_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'*' | b'/') {
-            out.push(char::from(b));
-        } else if b == b' ' {
-            out.push('+');
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    const FORM_KEY: &AsciiSet = &percent::UNRESERVED_AND_SLASH.add(b'~').remove(b'*');
+    key.split(' ')
+        .map(|part| utf8_percent_encode(part, FORM_KEY).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// Decodes an `aws-chunked` body (docs/wire-protocols.md §11.5): hex-sized chunks, optional chunk signatures, trailers.
@@ -356,6 +321,7 @@ mod tests {
         assert_eq!(percent_decode(&percent_encode(key, false)).unwrap(), key);
         assert_eq!(percent_encode("a/b c", true), "a/b%20c");
         assert_eq!(form_encode_key("a b/c"), "a+b/c");
+        assert_eq!(form_encode_key("x*~y%"), "x*%7Ey%25");
         assert!(percent_decode("%zz").is_err());
     }
 }
