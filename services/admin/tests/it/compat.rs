@@ -1,5 +1,5 @@
 //! The rollback window: what our services write must stay readable by upstream's code. Each
-//! attribute upstream reads (contract §3.1, §3.2) keeps its type and format after our writes, and
+//! attribute upstream reads (docs/contract.md §3.1, §3.2) keeps its type and format after our writes, and
 //! upstream's derived states (open = `isOpen`, live = no `endTime` and a `Stream Start` event) agree
 //! with ours.
 
@@ -149,7 +149,7 @@ fn check_session(item: &Item) {
     }
 }
 
-/// Upstream's derived "live" (contract §9.3).
+/// Upstream's derived "live" (docs/contract.md §9.3).
 fn upstream_live(item: &Item) -> bool {
     let Some(AttributeValue::L(events)) = item.get("truncatedEvents") else {
         return false;

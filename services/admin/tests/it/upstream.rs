@@ -66,7 +66,7 @@ fn include(attrs: &[&str]) -> Projection {
     b.build()
 }
 
-/// The upstream CDK tables (contract §3.1, §3.2): on-demand, upstream's indexes only.
+/// The upstream CDK tables (docs/contract.md §3.1, §3.2): on-demand, upstream's indexes only.
 pub async fn create_upstream_tables(client: &Client, names: &TableNames) {
     client
         .create_table()
@@ -264,7 +264,7 @@ pub fn seeded_row(sub: &str, username: &str, account: &str) -> Item {
 }
 
 /// One stream session as upstream's stream-events service leaves it after the given events
-/// (contract §9.2): events sorted by time, `isOpen` while open, `endTime` once ended.
+/// (docs/contract.md §9.2): events sorted by time, `isOpen` while open, `endTime` once ended.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub channel_arn: String,

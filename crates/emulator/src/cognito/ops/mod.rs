@@ -60,7 +60,7 @@ impl CognitoOp {
         json::operation(name).ok_or_else(|| AwsError::unknown_operation(name))
     }
 
-    /// Operations Cognito serves without a signature (the model's `noAuth`, §0.1): the ones a
+    /// Operations Cognito serves without a signature (the model's `noAuth`, docs/wire-protocols.md §0.1): the ones a
     /// browser calls with only a client id or an access token.
     pub fn is_no_auth(self) -> bool {
         matches!(
