@@ -160,10 +160,7 @@ async fn fresh_records(
     owner_sub: &str,
     caller_sub: &str,
 ) -> Result<(ChannelRecord, Option<ChannelRecord>), ApiError> {
-    let (owner, caller) = state
-        .channels
-        .get_two(owner_sub, caller_sub)
-        .await?;
+    let (owner, caller) = state.channels.get_two(owner_sub, caller_sub).await?;
     Ok((owner.ok_or_else(user_not_found)?, caller))
 }
 
