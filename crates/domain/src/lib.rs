@@ -16,7 +16,7 @@ pub use env_var::EnvVar;
 pub use error::ErrorCode;
 pub use ivs::{
     channel_name_base, ingest_server_url, tracking_id, ChannelArn, ChannelResourceId, ChatRoomArn,
-    StreamActionMetadata, StreamId,
+    StreamActionMetadata, StreamId, INGEST_ENDPOINT_PLACEHOLDER, INGEST_SERVER_URL_FORMAT,
 };
 pub use profile::{Avatar, Color};
 pub use time_format::{format_iso_millis, format_iso_seconds, parse_iso};
