@@ -68,6 +68,22 @@ playback=$(curl -fsS --aws-sigv4 "aws:amz:$region:ivs" --user test:test -H 'cont
   python3 -c 'import json,sys; print(json.load(sys.stdin)["channel"]["playbackUrl"])') || fail "GetChannel failed"
 echo "media e2e: $user publishing, playing $playback" >&2
 
+# What the SPA shows the broadcaster: GET /channel as the seeded user must give the plain RTMP URL
+# of the local ingest (IVS_INGEST_SERVER_URL_FORMAT as ugc-local sets it).
+client_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$UGC_DATA_DIR/platform.json")
+token=$(curl -sS -H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' \
+  -H 'Content-Type: application/x-amz-json-1.1' \
+  -d "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$client_id\",\"AuthParameters\":{\"USERNAME\":\"$user\",\"PASSWORD\":\"Passw0rd!\"},\"ClientMetadata\":{\"submittedUsername\":\"$user\"}}" \
+  "$emulator" | tee "$tmp/auth.log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AuthenticationResult"]["AccessToken"])') ||
+  fail "signing in as $user failed"
+curl -fsS -H "Authorization: $token" "$api/channel" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+want = "rtmp://%s/app/" % c["ingestEndpoint"]
+if c.get("ingestServerUrl") != want:
+    sys.exit("ingestServerUrl is %r, expected %r" % (c.get("ingestServerUrl"), want))
+print("media e2e: ingestServerUrl " + want, file=sys.stderr)' || fail "GET /channel: wrong ingestServerUrl"
+
 payload="media-e2e-$(date +%s%N)"
 put="curl -fsS --aws-sigv4 'aws:amz:$region:ivs' --user test:test -H 'content-type: application/json' \
   -d '{\"channelArn\":\"$arn\",\"metadata\":\"$payload\"}' '$emulator/PutMetadata'"
