@@ -72,6 +72,10 @@ outputs: ## Print the deployed stack's outputs as the SPA's .env lines (ENV_FILE
 		$(if $(AWS_PROFILE),--profile $(AWS_PROFILE)) >"$$tmp" && \
 	node deploy/scripts/outputs-to-env.js "$$tmp" $(STACK) $(ENV_FILE)
 
+.PHONY: media-check
+media-check: ## Real video end to end: ugc-local + RTMP test pattern + IVS player in headless Chromium (installs chromium, npm ci)
+	@scripts/media-e2e.sh
+
 test-infra: ## Offline infrastructure tests: tsc, CDK assertions, synth, cfn-lint, cfn-guard
 	@scripts/test-infra.sh
 

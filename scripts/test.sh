@@ -20,5 +20,7 @@ unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
 stage "cargo test (the first build takes several minutes; cargo shows its progress)"
 cargo test --workspace --all-targets --locked --no-fail-fast
+stage "media end to end (make media-check: ugc-local, RTMP, IVS player in headless Chromium)"
+scripts/media-e2e.sh
 stage "infrastructure tests (make test-infra)"
 scripts/test-infra.sh

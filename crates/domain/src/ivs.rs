@@ -209,9 +209,16 @@ pub fn channel_name_base(username: &str) -> String {
         .collect()
 }
 
-/// The RTMPS ingest URL the broadcaster's encoder is given.
-pub fn ingest_server_url(ingest_endpoint: &str) -> String {
-    format!("rtmps://{ingest_endpoint}:443/app/")
+/// The placeholder of [`INGEST_SERVER_URL_FORMAT`] replaced by the channel's ingest endpoint.
+pub const INGEST_ENDPOINT_PLACEHOLDER: &str = "{ingestEndpoint}";
+
+/// The ingest URL format of IVS: RTMPS on port 443 of the channel's ingest endpoint.
+pub const INGEST_SERVER_URL_FORMAT: &str = "rtmps://{ingestEndpoint}:443/app/";
+
+/// The ingest URL the broadcaster's encoder is given: `format` (e.g. [`INGEST_SERVER_URL_FORMAT`])
+/// with [`INGEST_ENDPOINT_PLACEHOLDER`] replaced by the channel's ingest endpoint.
+pub fn ingest_server_url(format: &str, ingest_endpoint: &str) -> String {
+    format.replace(INGEST_ENDPOINT_PLACEHOLDER, ingest_endpoint)
 }
 
 #[cfg(test)]
@@ -306,8 +313,15 @@ mod tests {
         assert_eq!(tracking_id(&id, Some("20")), "abcdef123-20");
         assert_eq!(channel_name_base("Al.ice_B-9 é"), "Alice_B-9");
         assert_eq!(
-            ingest_server_url("abc123.global-contribute.live-video.net"),
+            ingest_server_url(
+                INGEST_SERVER_URL_FORMAT,
+                "abc123.global-contribute.live-video.net"
+            ),
             "rtmps://abc123.global-contribute.live-video.net:443/app/"
+        );
+        assert_eq!(
+            ingest_server_url("rtmp://{ingestEndpoint}/app/", "127.0.0.1:1935"),
+            "rtmp://127.0.0.1:1935/app/"
         );
     }
 }

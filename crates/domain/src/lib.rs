@@ -18,7 +18,7 @@ pub use error::ErrorCode;
 pub use failure::{Classify, Transience};
 pub use ivs::{
     channel_name_base, ingest_server_url, tracking_id, ChannelArn, ChannelResourceId, ChatRoomArn,
-    StreamActionMetadata, StreamId,
+    StreamActionMetadata, StreamId, INGEST_ENDPOINT_PLACEHOLDER, INGEST_SERVER_URL_FORMAT,
 };
 pub use profile::{Avatar, Color};
 pub use time_format::{format_iso_millis, format_iso_seconds, parse_iso};

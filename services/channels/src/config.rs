@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use ugc_domain::{INGEST_ENDPOINT_PLACEHOLDER, INGEST_SERVER_URL_FORMAT};
 use ugc_web::env::{env_vars, ConfigError, EnvVar, Vars};
 use uuid::Uuid;
 
@@ -19,6 +20,9 @@ env_vars! {
         `ADVANCED_SD` or `ADVANCED_HD`.";
     IVS_ADVANCED_CHANNEL_TRANSCODE_PRESET: "unset" => "`HIGHER_BANDWIDTH_DELIVERY` or \
         `CONSTRAINED_BANDWIDTH_DELIVERY` (advanced channel types only).";
+    IVS_INGEST_SERVER_URL_FORMAT: "`rtmps://{ingestEndpoint}:443/app/`" => "`ingestServerUrl` \
+        given to the broadcaster: this format with `{ingestEndpoint}` replaced by the channel's \
+        ingest endpoint (the local platform's plain RTMP ingest sets `rtmp://{ingestEndpoint}/app/`).";
     PROJECT_TAG: "`ugc`" => "Value of the `project` tag on IVS channels and chat rooms.";
     SIGN_UP_ALLOWED_DOMAINS: "`[]` (any)" => "JSON array of the e-mail domains allowed to \
         register (exact match).";
@@ -56,6 +60,8 @@ pub struct Config {
     pub assets_bucket: String,
     pub ivs_channel_type: String,
     pub ivs_transcode_preset: Option<String>,
+    /// `IVS_INGEST_SERVER_URL_FORMAT`, containing `{ingestEndpoint}`.
+    pub ingest_server_url_format: String,
     pub project_tag: String,
     pub sign_up_allowed_domains: Vec<String>,
     pub asset_namespace: Option<Uuid>,
@@ -91,6 +97,15 @@ impl Config {
                 &TRANSCODE_PRESETS,
             )?;
         }
+        let ingest_server_url_format = vars
+            .raw(&var::IVS_INGEST_SERVER_URL_FORMAT)
+            .unwrap_or_else(|| INGEST_SERVER_URL_FORMAT.to_owned());
+        if !ingest_server_url_format.contains(INGEST_ENDPOINT_PLACEHOLDER) {
+            return Err(ConfigError::invalid(
+                var::IVS_INGEST_SERVER_URL_FORMAT.name,
+                format!("expected a format containing {INGEST_ENDPOINT_PLACEHOLDER} ({ingest_server_url_format:?})"),
+            ));
+        }
         let products = if vars.bool(&var::ENABLE_AMAZON_PRODUCT_STREAM_ACTION, false)? {
             Some(ProductsSettings {
                 secret_name: vars.required(&var::PRODUCT_API_SECRET_NAME)?,
@@ -112,6 +127,7 @@ impl Config {
             assets_bucket: vars.required(&var::CHANNEL_ASSETS_BUCKET_NAME)?,
             ivs_channel_type,
             ivs_transcode_preset,
+            ingest_server_url_format,
             project_tag: vars
                 .raw(&var::PROJECT_TAG)
                 .unwrap_or_else(|| "ugc".to_owned()),
@@ -182,6 +198,18 @@ mod tests {
         assert!(config.products.is_none());
         assert!(config.sign_up_domain_allowed("any.where"));
         assert_eq!(config.public_cache_ttl, DEFAULT_PUBLIC_CACHE_TTL);
+        assert_eq!(
+            config.ingest_server_url_format,
+            "rtmps://{ingestEndpoint}:443/app/"
+        );
+        let local = with(&[(
+            "IVS_INGEST_SERVER_URL_FORMAT",
+            "rtmp://{ingestEndpoint}/app/",
+        )]);
+        assert_eq!(
+            local.unwrap().ingest_server_url_format,
+            "rtmp://{ingestEndpoint}/app/"
+        );
     }
 
     #[test]
@@ -193,6 +221,7 @@ mod tests {
             ("NAMESPACE_UUID", "not-a-uuid"),
             ("ENABLE_AMAZON_PRODUCT_STREAM_ACTION", "maybe"),
             ("PUBLIC_CACHE_TTL", "soon"),
+            ("IVS_INGEST_SERVER_URL_FORMAT", "rtmp://127.0.0.1/app/"),
         ] {
             assert_eq!(with(&[(name, value)]).unwrap_err().variable(), name);
         }

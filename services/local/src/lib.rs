@@ -30,6 +30,9 @@ use ugc_web::{Application, CommonConfig};
 
 pub use config::LocalConfig;
 
+/// `ingestServerUrl` of the local platform: plain RTMP straight to the emulator's ingest address
+/// (the channel's `ingestEndpoint` is `127.0.0.1:<port>`), not IVS's RTMPS on port 443.
+const LOCAL_INGEST_SERVER_URL_FORMAT: &str = "rtmp://{ingestEndpoint}/app/";
 /// How long the platform may take to answer on every port once started.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Drain time of the services on shutdown (Ctrl-C should feel immediate locally).
@@ -426,6 +429,10 @@ fn service_vars(
         ("STREAM_TABLE_NAME", tables.streams.clone()),
         ("CHANNEL_ASSETS_BUCKET_NAME", config.assets_bucket.clone()),
         ("IVS_CHANNEL_TYPE", config.channel_type.clone()),
+        (
+            "IVS_INGEST_SERVER_URL_FORMAT",
+            LOCAL_INGEST_SERVER_URL_FORMAT.to_owned(),
+        ),
         (
             "PAGINATION_TOKEN_KEY_ARN",
             setup::PAGINATION_KEY_SECRET.to_owned(),

@@ -300,14 +300,19 @@ impl Publisher {
     }
 }
 
-/// An ID3v2.4 tag with one `TXXX` frame (empty description) carrying the payload, as IVS writes
-/// PutMetadata into the stream; the IVS player surfaces its text as `TEXT_METADATA_CUE`.
+/// Owner identifier of the ID3 `PRIV` frame IVS writes PutMetadata payloads into; the IVS player
+/// only surfaces `PRIV` frames of this owner as `TEXT_METADATA_CUE`.
+pub const METADATA_OWNER: &str = "metadata.live-video.net";
+
+/// An ID3v2.4 tag with one `PRIV` frame (owner [`METADATA_OWNER`]) carrying the payload bytes, as
+/// IVS writes PutMetadata into the stream; the IVS player surfaces it as a `TEXT_METADATA_CUE` whose
+/// text is the payload.
 pub fn id3_tag(payload: &str) -> Vec<u8> {
     use id3::TagLike;
     let mut tag = id3::Tag::new();
-    tag.add_frame(id3::frame::ExtendedText {
-        description: String::new(),
-        value: payload.to_owned(),
+    tag.add_frame(id3::frame::Private {
+        owner_identifier: METADATA_OWNER.to_owned(),
+        private_data: payload.as_bytes().to_vec(),
     });
     let mut out = Vec::new();
     if let Err(e) = tag.write_to(&mut out, id3::Version::Id3v24) {

@@ -157,7 +157,7 @@ struct Parsed {
     video_pts: Vec<u64>,
     first_video_is_idr: bool,
     audio_frames: usize,
-    /// ID3 tags' TXXX values.
+    /// Payloads of the ID3 tags' `PRIV` frames owned by `metadata.live-video.net`.
     metadata: Vec<String>,
 }
 
@@ -206,8 +206,16 @@ fn parse_segment(data: &[u8]) -> Parsed {
             }
             0xBD => {
                 let tag = id3::Tag::read_from2(Cursor::new(&pes.data)).unwrap();
-                for text in tag.extended_texts() {
-                    parsed.metadata.push(text.value.clone());
+                assert!(tag.extended_texts().next().is_none(), "no TXXX frames");
+                for frame in tag.frames() {
+                    assert_eq!(frame.id(), "PRIV", "only PRIV frames");
+                    let id3::Content::Private(private) = frame.content() else {
+                        panic!("PRIV content")
+                    };
+                    assert_eq!(private.owner_identifier, "metadata.live-video.net");
+                    parsed
+                        .metadata
+                        .push(String::from_utf8(private.private_data.clone()).unwrap());
                 }
             }
             other => panic!("unexpected stream id {other:#x}"),

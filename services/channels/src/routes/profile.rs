@@ -52,12 +52,15 @@ pub struct OwnChannel {
 }
 
 impl OwnChannel {
-    fn from_record(record: ChannelRecord) -> Option<Self> {
+    fn from_record(record: ChannelRecord, ingest_server_url_format: &str) -> Option<Self> {
         let channel_asset_urls = record.channel_asset_urls();
         let arn = record.channel_arn?;
         Some(Self {
             channel_resource_id: arn.resource_id().as_str().to_owned(),
-            ingest_server_url: record.ingest_endpoint.as_deref().map(ingest_server_url),
+            ingest_server_url: record
+                .ingest_endpoint
+                .as_deref()
+                .map(|endpoint| ingest_server_url(ingest_server_url_format, endpoint)),
             username: record.username,
             avatar: record.avatar,
             color: record.color,
@@ -87,7 +90,7 @@ pub async fn get_own_channel(
 ) -> Result<HttpResponse, ApiError> {
     let record = state.channels.get(&user.sub).await?;
     let channel = record
-        .and_then(OwnChannel::from_record)
+        .and_then(|record| OwnChannel::from_record(record, &state.config.ingest_server_url_format))
         .ok_or_else(user_not_found)?;
     Ok(HttpResponse::Ok().json(channel))
 }
