@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
@@ -308,6 +309,9 @@ fn head_key(item: &Item) -> Option<(String, String)> {
     ))
 }
 
+/// Attempts per DynamoDB call of a migration (the SDK's default is 3).
+const MIGRATION_MAX_ATTEMPTS: u32 = 10;
+
 impl Migration {
     pub fn new(
         client: Client,
@@ -317,6 +321,21 @@ impl Migration {
         progress: Arc<dyn Progress>,
     ) -> Self {
         let pacer = Pacer::new(options.max_capacity);
+        // A migration is a batch job beside live traffic: it waits out a dependency's transient
+        // faults (throttling, 5xx such as `InternalFailure`) with patient retries instead of
+        // failing the run; a run that still fails resumes from its checkpoint.
+        let client = Client::from_conf(
+            client
+                .config()
+                .to_builder()
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(MIGRATION_MAX_ATTEMPTS)
+                        .with_initial_backoff(Duration::from_millis(100))
+                        .with_max_backoff(Duration::from_secs(5)),
+                )
+                .build(),
+        );
         Self {
             client,
             tables,
