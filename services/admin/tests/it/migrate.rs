@@ -176,8 +176,10 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
             .unwrap()
             .keys()
             .cloned()
-            .collect::<Vec<_>>(),
-        vec!["avatar", "channelAssetUrls", "color", "username"]
+            .collect::<std::collections::BTreeSet<_>>(),
+        ["avatar", "channelAssetUrls", "color", "username"]
+            .map(String::from)
+            .into()
     );
     assert!(alice_entry["channelAssetUrls"]["avatar"]
         .as_str()
