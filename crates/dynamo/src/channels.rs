@@ -692,15 +692,11 @@ impl ChannelsRepo {
                     .expression_attribute_names("#assets", attr::CHANNEL_ASSETS)
                     .expression_attribute_values(":empty", AttributeValue::M(Item::new()))
             } else {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::key(sub)))
-                    .update_expression("SET #assets.#k = if_not_exists(#assets.#k, :empty)")
-                    .condition_expression("attribute_exists(#assets)")
-                    .expression_attribute_names("#assets", attr::CHANNEL_ASSETS)
-                    .expression_attribute_names("#k", asset.as_str())
-                    .expression_attribute_values(":empty", AttributeValue::M(Item::new()))
+                self.set_asset_entry(
+                    sub,
+                    asset,
+                    "SET #assets.#k = if_not_exists(#assets.#k, :empty)",
+                )
             };
             match conditional_update(init.send().await)? {
                 Conditional::Done(_) => {}
@@ -714,19 +710,30 @@ impl ChannelsRepo {
         )))
     }
 
-    /// Resets an asset entry to `{}` after its object was deleted. A user without assets is fine;
-    /// `NotFound` without a profile.
-    pub async fn clear_asset(&self, sub: &str, asset: AssetType) -> Result<(), DbError> {
-        let result = self
-            .client
+    /// An update of the user's `channelAssets` entry `#k` (= `asset`) by `expression`, which may
+    /// use `:empty` (`{}`), on a user whose `channelAssets` map exists.
+    fn set_asset_entry(
+        &self,
+        sub: &str,
+        asset: AssetType,
+        expression: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(sub)))
-            .update_expression("SET #assets.#k = :empty")
+            .update_expression(expression)
             .condition_expression("attribute_exists(#assets)")
             .expression_attribute_names("#assets", attr::CHANNEL_ASSETS)
             .expression_attribute_names("#k", asset.as_str())
             .expression_attribute_values(":empty", AttributeValue::M(Item::new()))
+    }
+
+    /// Resets an asset entry to `{}` after its object was deleted. A user without assets is fine;
+    /// `NotFound` without a profile.
+    pub async fn clear_asset(&self, sub: &str, asset: AssetType) -> Result<(), DbError> {
+        let result = self
+            .set_asset_entry(sub, asset, "SET #assets.#k = :empty")
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;

@@ -51,4 +51,4 @@ pub use error::ApiError;
 pub use extract::Json;
 pub use failure::FailWith;
 pub use rate_limit::{Action, ClientIp, RateKey, RateLimitConfig, RateLimiter};
-pub use startup::Application;
+pub use startup::{Application, Startup};

@@ -18,6 +18,15 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+/// The SDK configuration every service builds its AWS clients from: the default provider chain
+/// (region, credentials and endpoint from the environment) over [`http_client`].
+pub async fn load_sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
+        .load()
+        .await
+}
+
 /// The default SDK HTTPS client, counting throttles and retries.
 pub fn http_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls;

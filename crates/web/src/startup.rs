@@ -9,13 +9,14 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{App, HttpServer};
 
 use crate::config::CommonConfig;
+use crate::env::ConfigError;
 use crate::error::{
     error_shape, json_error_handler, not_found_or_method, path_error_handler, query_error_handler,
 };
 use crate::extract::BodyLimit;
 use crate::rate_limit::{RateLimiter, TrustedProxyHops};
 use crate::routing::{normalize, status};
-use crate::telemetry::{request_tracing, ServiceLabel};
+use crate::telemetry::{request_tracing, ServiceLabel, TelemetryError, TelemetryGuard};
 
 /// A running HTTP server with the shared plumbing: request tracing, CORS, the error shape,
 /// HEAD-as-GET, body limits, `/status`, the rate limiter (`web::Data<RateLimiter>`), the
@@ -100,5 +101,42 @@ impl Application {
     /// Serves until SIGTERM/SIGINT (or [`Application::handle`]) stops the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// A service binary's main loop: serves until stopped, then flushes `telemetry`.
+    pub async fn serve(self, telemetry: TelemetryGuard) -> std::io::Result<()> {
+        let served = self.run_until_stopped().await;
+        telemetry.shutdown().await;
+        served
+    }
+}
+
+/// What every service binary starts with, in order: the container health check (`<bin>
+/// healthcheck` exits here), the shared and the service's configuration (a bad value exits with
+/// status 2), telemetry, and the AWS SDK configuration its clients are built from.
+pub struct Startup<C> {
+    pub common: CommonConfig,
+    /// The service's own configuration.
+    pub config: C,
+    pub telemetry: TelemetryGuard,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl<C> Startup<C> {
+    /// Starts a service whose own configuration `config` reads (given the shared one).
+    pub async fn begin(
+        config: impl FnOnce(&CommonConfig) -> Result<C, ConfigError>,
+    ) -> Result<Self, TelemetryError> {
+        crate::healthcheck::run_if_requested();
+        let common = CommonConfig::from_env().unwrap_or_else(|e| e.exit());
+        let config = config(&common).unwrap_or_else(|e| e.exit());
+        let telemetry = crate::telemetry::init(&common)?;
+        let sdk = crate::sdk_metrics::load_sdk_config().await;
+        Ok(Self {
+            common,
+            config,
+            telemetry,
+            sdk,
+        })
     }
 }

@@ -3,25 +3,16 @@
 
 use actix_web::web;
 use ugc_event_ingest::{configure, spawn_reconciler, AppState, Config};
-use ugc_web::{Application, CommonConfig};
+use ugc_web::{Application, Startup};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    ugc_web::healthcheck::run_if_requested();
-    let common = CommonConfig::from_env().unwrap_or_else(|e| e.exit());
-    let config = Config::from_env().unwrap_or_else(|e| e.exit());
-    let telemetry = ugc_web::telemetry::init(&common)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(ugc_web::sdk_metrics::http_client())
-        .load()
-        .await;
-    let dynamo = ugc_dynamo::client_from_config(&sdk);
-    let state = web::Data::new(AppState::new(config, &sdk, dynamo).await?);
+    let start = Startup::begin(|_| Config::from_env()).await?;
+    let dynamo = ugc_dynamo::client_from_config(&start.sdk);
+    let state = web::Data::new(AppState::new(start.config, &start.sdk, dynamo).await?);
     let reconciler = spawn_reconciler(state.clone());
-    let app = Application::build(common.bind()?, configure(state), &common)?;
-    let served = app.run_until_stopped().await;
+    let app = Application::build(start.common.bind()?, configure(state), &start.common)?;
+    let served = app.serve(start.telemetry).await;
     reconciler.abort();
-    telemetry.shutdown().await;
-    served?;
-    Ok(())
+    Ok(served?)
 }
