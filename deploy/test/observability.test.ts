@@ -124,12 +124,18 @@ describe('alarms', () => {
   });
 });
 
+/** The service task definitions (the one-off Migrate task excluded). */
+function serviceTasks(t: any): [string, any][] {
+  return Object.entries(resources(t, 'AWS::ECS::TaskDefinition')).filter(([id]) => !id.startsWith('Migrate'));
+}
+
 describe('service metrics pipeline', () => {
   test('every service task has the ADOT sidecar; the app exports OTLP to it', () => {
     for (const stage of ['dev', 'prod'] as const) {
       const t = synth(stage);
       const metricsLogs = logicalId(t, 'AWS::Logs::LogGroup', 'ServiceMetricsLogs');
-      for (const [id, td] of Object.entries(resources(t, 'AWS::ECS::TaskDefinition'))) {
+      // The one-off Migrate task (ugc-admin) is a batch job, not a service: it exports nothing.
+      for (const [id, td] of serviceTasks(t)) {
         const [app, collector, ...rest] = td.Properties.ContainerDefinitions;
         assert.equal(rest.length, 0);
         const env = Object.fromEntries(app.Environment.map((e: any) => [e.Name, e.Value]));
@@ -154,7 +160,7 @@ describe('service metrics pipeline', () => {
 
   test('a stage with its own OTLP collector gets no sidecar', () => {
     const t = synth('dev', { otlpEndpoint: 'https://collector.example:4318' });
-    for (const td of Object.values(resources(t, 'AWS::ECS::TaskDefinition'))) {
+    for (const [, td] of serviceTasks(t)) {
       assert.equal(td.Properties.ContainerDefinitions.length, 1);
       const env = Object.fromEntries(td.Properties.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
       assert.equal(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'https://collector.example:4318');
