@@ -35,7 +35,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
@@ -773,19 +776,11 @@ impl Migration {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match conditional_update(result)? {
-            Conditional::Done(out) => {
-                self.pacer
-                    .consume(0.0, units(out.consumed_capacity()))
-                    .await;
-                self.report().heads_claimed += 1;
-                Ok(true)
-            }
-            Conditional::Failed(_) => {
-                self.pacer.consume(0.0, 1.0).await;
-                Ok(false)
-            }
+        let claimed = self.paced_update(result).await?;
+        if claimed {
+            self.report().heads_claimed += 1;
         }
+        Ok(claimed)
     }
 
     /// Marks an older, unended session as superseded (never open or live again), as event-ingest
@@ -816,14 +811,8 @@ impl Migration {
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
-        match conditional_update(result)? {
-            Conditional::Done(out) => {
-                self.pacer
-                    .consume(0.0, units(out.consumed_capacity()))
-                    .await;
-                self.report().sessions_superseded += 1;
-            }
-            Conditional::Failed(_) => self.pacer.consume(0.0, 1.0).await,
+        if self.paced_update(result).await? {
+            self.report().sessions_superseded += 1;
         }
         Ok(())
     }
@@ -865,18 +854,31 @@ impl Migration {
                 .expression_attribute_values(":ver", n(version)),
             None => request.condition_expression(format!("{base} AND attribute_not_exists(#ver)")),
         };
-        match conditional_update(request.send().await)? {
+        if self.paced_update(request.send().await).await? {
+            self.report().sessions_marked_live += 1;
+        } else {
+            self.report().raced += 1;
+        }
+        Ok(())
+    }
+
+    /// Paces a conditional update by the capacity it consumed (a refused condition costs one write
+    /// unit) and says whether it was applied.
+    async fn paced_update(
+        &self,
+        result: Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>,
+    ) -> Result<bool, DbError> {
+        match conditional_update(result)? {
             Conditional::Done(out) => {
                 self.pacer
                     .consume(0.0, units(out.consumed_capacity()))
                     .await;
-                self.report().sessions_marked_live += 1;
+                Ok(true)
             }
             Conditional::Failed(_) => {
                 self.pacer.consume(0.0, 1.0).await;
-                self.report().raced += 1;
+                Ok(false)
             }
         }
-        Ok(())
     }
 }
