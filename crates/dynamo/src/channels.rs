@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put,
@@ -23,6 +24,7 @@ use crate::codec::{
     attr, compare_sequencers, get_map, get_s, n, s, ChannelAsset, ChannelRecord, Item,
 };
 use crate::error::{transaction_failure, DbError, TxFailure};
+use crate::table::{first_item, Table};
 use crate::tables::{CHANNEL_ARN_INDEX, CHANNEL_ASSET_ID_INDEX, EMAIL_INDEX, USERNAME_INDEX};
 
 /// How often an operation re-reads and retries after losing an optimistic race before giving up.
@@ -96,8 +98,7 @@ pub enum FollowOutcome {
 
 #[derive(Clone, Debug)]
 pub struct ChannelsRepo {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 /// Username markers share the table with profiles: `id = "username#<lowercase name>"`, `userSub =
@@ -133,6 +134,18 @@ pub struct OwnershipBatch {
     pub rows: Vec<ItemOwnership>,
     /// Ids DynamoDB did not read this time; ask again after a backoff.
     pub unprocessed: Vec<String>,
+}
+
+/// One `BatchWriteItem` delete request per key.
+pub(crate) fn delete_requests(
+    keys: impl IntoIterator<Item = Item>,
+) -> Result<Vec<WriteRequest>, DbError> {
+    keys.into_iter()
+        .map(|key| {
+            let delete = DeleteRequest::builder().set_key(Some(key)).build()?;
+            Ok(WriteRequest::builder().delete_request(delete).build())
+        })
+        .collect()
 }
 
 /// Transactions that kept colliding with concurrent writers: worth retrying later.
@@ -181,16 +194,20 @@ pub(crate) fn conditional_update(
     }
 }
 
+/// Sends a conditional update whose refused condition means there is nothing to do.
+pub(crate) async fn update_if(request: UpdateItemFluentBuilder) -> Result<(), DbError> {
+    conditional_update(request.send().await).map(|_| ())
+}
+
 impl ChannelsRepo {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        &self.table.name
     }
 
     fn key(sub: &str) -> Item {
@@ -201,7 +218,7 @@ impl ChannelsRepo {
         Ok(TransactWriteItem::builder()
             .put(
                 Put::builder()
-                    .table_name(&self.table)
+                    .table_name(&self.table.name)
                     .item(attr::ID, s(username_marker_id(lowercase)))
                     .item(attr::USER_SUB, s(sub))
                     .condition_expression("attribute_not_exists(id) OR userSub = :sub")
@@ -215,8 +232,8 @@ impl ChannelsRepo {
         Ok(TransactWriteItem::builder()
             .delete(
                 Delete::builder()
-                    .table_name(&self.table)
-                    .key(attr::ID, s(username_marker_id(lowercase)))
+                    .table_name(&self.table.name)
+                    .set_key(Some(Self::key(&username_marker_id(lowercase))))
                     .condition_expression("attribute_not_exists(id) OR userSub = :sub")
                     .expression_attribute_values(":sub", s(sub))
                     .build()?,
@@ -230,7 +247,7 @@ impl ChannelsRepo {
         let put_profile = TransactWriteItem::builder()
             .put(
                 Put::builder()
-                    .table_name(&self.table)
+                    .table_name(&self.table.name)
                     .item(attr::ID, s(&profile.sub))
                     .item(attr::USERNAME, s(profile.username.as_str()))
                     .item(attr::EMAIL, s(profile.email.as_str()))
@@ -243,7 +260,7 @@ impl ChannelsRepo {
         let claim_name = TransactWriteItem::builder()
             .put(
                 Put::builder()
-                    .table_name(&self.table)
+                    .table_name(&self.table.name)
                     .item(
                         attr::ID,
                         s(username_marker_id(&profile.username.lowercase())),
@@ -256,6 +273,7 @@ impl ChannelsRepo {
         let mut attempt = 0;
         loop {
             let result = self
+                .table
                 .client
                 .transact_write_items()
                 .transact_items(put_profile.clone())
@@ -279,14 +297,7 @@ impl ChannelsRepo {
 
     /// The caller's own profile, read strongly consistent (it may have just changed it).
     pub async fn get(&self, sub: &str) -> Result<Option<ChannelRecord>, DbError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
-            .consistent_read(true)
-            .send()
-            .await?;
+        let out = self.table.get(Self::key(sub)).send().await?;
         out.item().map(ChannelRecord::from_item).transpose()
     }
 
@@ -314,20 +325,9 @@ impl ChannelsRepo {
             let Some(pending) = keys.take() else {
                 break;
             };
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, pending)
-                .send()
-                .await?;
-            if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
-                items.extend(found.iter().cloned());
-            }
-            keys = out
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .filter(|k| !k.keys().is_empty())
-                .cloned();
+            let (found, unread) = self.table.batch_get(pending).await?;
+            items.extend(found);
+            keys = unread;
             if keys.is_some() {
                 conflict_backoff(attempt.min(4)).await;
             }
@@ -356,19 +356,16 @@ impl ChannelsRepo {
         attribute: &str,
         value: &str,
     ) -> Result<Option<ChannelRecord>, DbError> {
-        let out = self
-            .client
+        let query = self
+            .table
             .query()
-            .table_name(&self.table)
             .index_name(index)
             .key_condition_expression("#k = :v")
             .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", s(value))
-            .limit(1)
-            .send()
-            .await?;
-        out.items()
-            .first()
+            .expression_attribute_values(":v", s(value));
+        first_item(query)
+            .await?
+            .as_ref()
             .map(ChannelRecord::from_item)
             .transpose()
     }
@@ -394,11 +391,8 @@ impl ChannelsRepo {
     /// The sub that holds this name in any casing, from its marker (strongly consistent).
     pub async fn username_owner(&self, username: &Username) -> Result<Option<String>, DbError> {
         let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(attr::ID, s(username_marker_id(&username.lowercase())))
-            .consistent_read(true)
+            .table
+            .get(Self::key(&username_marker_id(&username.lowercase())))
             .send()
             .await?;
         Ok(out
@@ -423,7 +417,7 @@ impl ChannelsRepo {
             let update_profile = TransactWriteItem::builder()
                 .update(
                     Update::builder()
-                        .table_name(&self.table)
+                        .table_name(&self.table.name)
                         .key(attr::ID, s(sub))
                         .update_expression("SET username = :new")
                         .condition_expression("username = :old")
@@ -433,6 +427,7 @@ impl ChannelsRepo {
                 )
                 .build();
             let mut request = self
+                .table
                 .client
                 .transact_write_items()
                 .transact_items(update_profile)
@@ -475,10 +470,8 @@ impl ChannelsRepo {
         let now = now_ms();
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
+            .table
+            .update(Self::key(sub))
             .update_expression("SET provisioningToken = :t, provisioningExpiresAt = :exp")
             .condition_expression(
                 "attribute_exists(id) AND attribute_not_exists(channelArn) AND \
@@ -510,10 +503,8 @@ impl ChannelsRepo {
         resources: &ChannelResources,
     ) -> Result<(), DbError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
+            .table
+            .update(Self::key(sub))
             .update_expression(
                 "SET channelArn = :arn, chatRoomArn = :room, ingestEndpoint = :ingest, \
                  playbackUrl = :playback, streamKeyArn = :keyArn, streamKeyValue = :keyValue, \
@@ -543,19 +534,15 @@ impl ChannelsRepo {
     /// Drops a claim after a failed provisioning attempt so the next login can retry at once. A claim
     /// that is no longer ours is left alone.
     pub async fn release_provisioning(&self, sub: &str, token: &str) -> Result<(), DbError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
-            .update_expression("REMOVE provisioningToken, provisioningExpiresAt")
-            .condition_expression("provisioningToken = :t")
-            .expression_attribute_values(":t", s(token))
-            .send()
-            .await;
-        match conditional_update(result)? {
-            Conditional::Done(_) | Conditional::Failed(_) => Ok(()),
-        }
+        // A claim that is no longer ours (a refused condition) is left alone.
+        update_if(
+            self.table
+                .update(Self::key(sub))
+                .update_expression("REMOVE provisioningToken, provisioningExpiresAt")
+                .condition_expression("provisioningToken = :t")
+                .expression_attribute_values(":t", s(token)),
+        )
+        .await
     }
 
     /// Single update of an existing profile; a missing profile is `NotFound`.
@@ -563,19 +550,13 @@ impl ChannelsRepo {
         &self,
         sub: &str,
         expression: &str,
-        names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<(), DbError> {
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
+            .table
+            .update(Self::key(sub))
             .update_expression(expression)
             .condition_expression("attribute_exists(id)");
-        for (placeholder, name) in names {
-            request = request.expression_attribute_names(*placeholder, *name);
-        }
         for (placeholder, value) in values {
             request = request.expression_attribute_values(placeholder, value);
         }
@@ -594,7 +575,6 @@ impl ChannelsRepo {
         self.update_existing(
             sub,
             "SET streamKeyArn = :arn, streamKeyValue = :value",
-            &[],
             vec![(":arn", s(stream_key_arn)), (":value", s(stream_key_value))],
         )
         .await
@@ -623,7 +603,7 @@ impl ChannelsRepo {
         if sets.is_empty() {
             return Ok(());
         }
-        self.update_existing(sub, &format!("SET {}", sets.join(", ")), &[], values)
+        self.update_existing(sub, &format!("SET {}", sets.join(", ")), values)
             .await
     }
 
@@ -642,10 +622,8 @@ impl ChannelsRepo {
         for _ in 0..4 {
             let mut expression = "SET #assets.#k.#url = :url, #assets.#k.#lm = :lm".to_owned();
             let mut request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::key(sub)))
+                .table
+                .update(Self::key(sub))
                 .condition_expression(
                     "attribute_exists(#assets.#k) AND \
                      (attribute_not_exists(#assets.#k.#lm) OR #assets.#k.#lm < :lm)",
@@ -683,10 +661,8 @@ impl ChannelsRepo {
             // The entry (or the whole map, on rows written before assets existed) is missing: create
             // it empty, idempotently, then retry the ordered write.
             let init = if assets.is_none() {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(Self::key(sub)))
+                self.table
+                    .update(Self::key(sub))
                     .update_expression("SET #assets = if_not_exists(#assets, :empty)")
                     .condition_expression("attribute_exists(id)")
                     .expression_attribute_names("#assets", attr::CHANNEL_ASSETS)
@@ -717,11 +693,9 @@ impl ChannelsRepo {
         sub: &str,
         asset: AssetType,
         expression: &str,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
+    ) -> UpdateItemFluentBuilder {
+        self.table
+            .update(Self::key(sub))
             .update_expression(expression)
             .condition_expression("attribute_exists(#assets)")
             .expression_attribute_names("#assets", attr::CHANNEL_ASSETS)
@@ -754,9 +728,8 @@ impl ChannelsRepo {
         sequencer: &str,
     ) -> Result<AssetVersionOutcome, DbError> {
         let out = self
-            .client
+            .table
             .query()
-            .table_name(&self.table)
             .index_name(CHANNEL_ASSET_ID_INDEX)
             .key_condition_expression("channelAssetId = :id")
             .expression_attribute_values(":id", s(channel_asset_id))
@@ -778,12 +751,9 @@ impl ChannelsRepo {
         };
         for attempt in 0..MAX_ATTEMPTS {
             let current = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::key(&sub)))
+                .table
+                .get(Self::key(&sub))
                 .projection_expression("id, channelAssets")
-                .consistent_read(true)
                 .send()
                 .await?;
             let Some(item) = current.item() else {
@@ -798,10 +768,8 @@ impl ChannelsRepo {
                 return Ok(AssetVersionOutcome::Stale);
             }
             let request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::key(&sub)))
+                .table
+                .update(Self::key(&sub))
                 .expression_attribute_names("#assets", attr::CHANNEL_ASSETS);
             let request = match (assets, previous) {
                 (None, _) => request
@@ -851,10 +819,8 @@ impl ChannelsRepo {
         channel: &ChannelResourceId,
     ) -> Result<FollowOutcome, DbError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(Self::key(sub)))
+            .table
+            .update(Self::key(sub))
             .update_expression(
                 "SET followingList = list_append(:one, if_not_exists(followingList, :none))",
             )
@@ -887,10 +853,8 @@ impl ChannelsRepo {
                 return Ok(removed);
             };
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Self::key(sub)))
+                .table
+                .update(Self::key(sub))
                 .update_expression(format!("REMOVE followingList[{index}]"))
                 .condition_expression(format!("followingList[{index}] = :id"))
                 .expression_attribute_values(":id", s(channel.as_str()))
@@ -908,21 +872,24 @@ impl ChannelsRepo {
 
     /// `ADD bannedUserSubs {banned}` on the owner's profile.
     pub async fn ban(&self, owner_sub: &str, banned_sub: &str) -> Result<(), DbError> {
-        self.update_existing(
-            owner_sub,
-            "ADD bannedUserSubs :subs",
-            &[],
-            vec![(":subs", AttributeValue::Ss(vec![banned_sub.to_owned()]))],
-        )
-        .await
+        self.change_bans(owner_sub, "ADD", banned_sub).await
     }
 
     /// `DELETE bannedUserSubs {banned}` (DynamoDB drops the set when it becomes empty).
     pub async fn unban(&self, owner_sub: &str, banned_sub: &str) -> Result<(), DbError> {
+        self.change_bans(owner_sub, "DELETE", banned_sub).await
+    }
+
+    /// `<action> bannedUserSubs {banned}` on the owner's profile (`ADD` or `DELETE`).
+    async fn change_bans(
+        &self,
+        owner_sub: &str,
+        action: &str,
+        banned_sub: &str,
+    ) -> Result<(), DbError> {
         self.update_existing(
             owner_sub,
-            "DELETE bannedUserSubs :subs",
-            &[],
+            &format!("{action} bannedUserSubs :subs"),
             vec![(":subs", AttributeValue::Ss(vec![banned_sub.to_owned()]))],
         )
         .await
@@ -939,31 +906,18 @@ impl ChannelsRepo {
             .expression_attribute_names("#s", attr::USER_SUB)
             .consistent_read(true)
             .build()?;
-        let out = self
-            .client
-            .batch_get_item()
-            .request_items(&self.table, keys)
-            .send()
-            .await?;
-        let rows = out
-            .responses()
-            .and_then(|r| r.get(&self.table))
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|item| {
-                        Some(ItemOwnership {
-                            id: get_s(item, attr::ID)?.to_owned(),
-                            username: get_s(item, attr::USERNAME).map(str::to_owned),
-                            user_sub: get_s(item, attr::USER_SUB).map(str::to_owned),
-                        })
-                    })
-                    .collect()
+        let (found, unread) = self.table.batch_get(keys).await?;
+        let rows = found
+            .iter()
+            .filter_map(|item| {
+                Some(ItemOwnership {
+                    id: get_s(item, attr::ID)?.to_owned(),
+                    username: get_s(item, attr::USERNAME).map(str::to_owned),
+                    user_sub: get_s(item, attr::USER_SUB).map(str::to_owned),
+                })
             })
-            .unwrap_or_default();
-        let unprocessed = out
-            .unprocessed_keys()
-            .and_then(|u| u.get(&self.table))
+            .collect();
+        let unprocessed = unread
             .map(|k| k.keys().iter().filter_map(item_id).collect())
             .unwrap_or_default();
         Ok(OwnershipBatch { rows, unprocessed })
@@ -973,31 +927,12 @@ impl ChannelsRepo {
     /// DynamoDB left unprocessed. Only for items whose ownership the caller has just read and that
     /// nothing else writes (the unverified-user cleanup): `BatchWriteItem` takes no conditions.
     pub async fn batch_delete(&self, ids: &[String]) -> Result<Vec<String>, DbError> {
-        let requests = ids
+        let requests = delete_requests(ids.iter().map(|id| Self::key(id)))?;
+        let unprocessed = self.table.batch_write(requests).await?;
+        Ok(unprocessed
             .iter()
-            .map(|id| {
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(Self::key(id)))
-                    .build()?;
-                Ok(WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<Vec<_>, DbError>>()?;
-        let out = self
-            .client
-            .batch_write_item()
-            .request_items(&self.table, requests)
-            .send()
-            .await?;
-        Ok(out
-            .unprocessed_items()
-            .and_then(|u| u.get(&self.table))
-            .map(|requests| {
-                requests
-                    .iter()
-                    .filter_map(|r| r.delete_request().and_then(|d| item_id(d.key())))
-                    .collect()
-            })
-            .unwrap_or_default())
+            .filter_map(|r| r.delete_request().and_then(|d| item_id(d.key())))
+            .collect())
     }
 
     /// Deletes the profile and its username marker together. Deleting a missing profile is fine.
@@ -1010,7 +945,7 @@ impl ChannelsRepo {
             let delete_profile = TransactWriteItem::builder()
                 .delete(
                     Delete::builder()
-                        .table_name(&self.table)
+                        .table_name(&self.table.name)
                         .set_key(Some(Self::key(sub)))
                         .condition_expression("username = :u")
                         .expression_attribute_values(":u", s(&current.username))
@@ -1019,6 +954,7 @@ impl ChannelsRepo {
                 .build();
             let lower = current.username.to_ascii_lowercase();
             let result = self
+                .table
                 .client
                 .transact_write_items()
                 .transact_items(delete_profile)
@@ -1031,9 +967,10 @@ impl ChannelsRepo {
                     TxFailure::Condition(1) => {
                         // The marker belongs to someone else (rows from before markers existed):
                         // delete only the profile.
-                        self.client
+                        self.table
+                            .client
                             .delete_item()
-                            .table_name(&self.table)
+                            .table_name(&self.table.name)
                             .set_key(Some(Self::key(sub)))
                             .send()
                             .await?;

@@ -9,6 +9,7 @@ pub mod codec;
 pub mod error;
 pub mod migrate;
 pub mod streams;
+mod table;
 pub mod tables;
 
 pub use channels::{

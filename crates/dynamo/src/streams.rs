@@ -29,31 +29,34 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, ReturnValue, ReturnValuesOnConditionCheckFailure, WriteRequest,
-};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use time::OffsetDateTime;
 use ugc_domain::session::{attach, EventKind, IvsEvent, SessionSpan, SessionSummary, StoredEvent};
 use ugc_domain::{format_iso_seconds, parse_iso, ChannelArn, StreamId};
 
-use crate::channels::{conditional_update, conflict_backoff, Conditional};
+use crate::channels::{
+    conditional_update, conflict_backoff, delete_requests, update_if, Conditional, BATCH_WRITE_MAX,
+};
 use crate::codec::{
     event_from_attribute, event_to_attribute, get_bool, get_n, get_s, json_to_attribute, n, s,
     session_attr as a, summary_attributes, summary_from_item, Item, StoredSession,
 };
 use crate::error::DbError;
+use crate::table::{first_item, Table};
 use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
 
 /// Sort key of the per-channel bookkeeping item (stream ids always start with `st-`).
-const CHANNEL_ITEM_ID: &str = "#channel";
-const HEAD_START: &str = "headStartTime";
-const HEAD_ID: &str = "headId";
+pub(crate) const CHANNEL_ITEM_ID: &str = "#channel";
+pub(crate) const HEAD_START: &str = "headStartTime";
+pub(crate) const HEAD_ID: &str = "headId";
 const PENDING_EVENTS: &str = "pendingEvents";
 const PENDING_IDS: &str = "pendingIds";
 /// Events without a session kept per channel; beyond this they are logged and dropped.
 const PENDING_CAP: i64 = 100;
-const LIVE_VALUE: &str = "true";
+pub(crate) const LIVE_VALUE: &str = "true";
 /// Attempts of an optimistic session write; each lost round means another writer progressed.
 const MAX_ATTEMPTS: u32 = 40;
 /// Upstream's page size for the metrics session list.
@@ -192,6 +195,24 @@ pub struct SessionCursor {
     claimed_start: Option<OffsetDateTime>,
 }
 
+/// The session a write goes to, with its channel's owner (stored with the first event).
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    channel_arn: &'a ChannelArn,
+    stream_id: &'a StreamId,
+    user_sub: &'a str,
+}
+
+impl<'a> Target<'a> {
+    fn new(channel_arn: &'a ChannelArn, stream_id: &'a StreamId, user_sub: &'a str) -> Self {
+        Self {
+            channel_arn,
+            stream_id,
+            user_sub,
+        }
+    }
+}
+
 /// Session state after a merge, as `apply_events` needs it next.
 struct Merged {
     changed: Vec<bool>,
@@ -201,8 +222,7 @@ struct Merged {
 
 #[derive(Clone, Debug)]
 pub struct StreamsRepo {
-    client: Client,
-    table: String,
+    table: Table,
 }
 
 fn session_key(channel_arn: &str, id: &str) -> Item {
@@ -219,13 +239,71 @@ fn contention(what: &str) -> DbError {
 impl StreamsRepo {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
-            client,
-            table: table.into(),
+            table: Table::new(client, table),
         }
     }
 
     pub fn table(&self) -> &str {
-        &self.table
+        &self.table.name
+    }
+
+    /// An UpdateItem of one item of the table: a session (`id` = stream id) or the channel item.
+    pub(crate) fn update(&self, channel_arn: &str, id: &str) -> UpdateItemFluentBuilder {
+        self.table.update(session_key(channel_arn, id))
+    }
+
+    /// A Query of the channel's sessions by `startTimeIndex`, newest first, under `key_condition`
+    /// (which names the channel `#c = :c`).
+    fn newest_sessions(&self, channel_arn: &ChannelArn, key_condition: &str) -> QueryFluentBuilder {
+        self.table
+            .query()
+            .index_name(START_TIME_INDEX)
+            .key_condition_expression(key_condition)
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_values(":c", s(channel_arn.as_str()))
+            .scan_index_forward(false)
+    }
+
+    /// Makes (`start`, `id`) the channel's head unless a newer session (by start time, then id)
+    /// holds it. As the migration claims heads too, the one definition of the order.
+    pub(crate) fn head_claim(
+        &self,
+        channel_arn: &str,
+        start: &str,
+        id: &str,
+    ) -> UpdateItemFluentBuilder {
+        self.update(channel_arn, CHANNEL_ITEM_ID)
+            .update_expression("SET #hs = :start, #hid = :id")
+            .condition_expression(
+                "attribute_not_exists(#hid) OR #hs < :start OR (#hs = :start AND #hid <= :id)",
+            )
+            .expression_attribute_names("#hs", HEAD_START)
+            .expression_attribute_names("#hid", HEAD_ID)
+            .expression_attribute_values(":start", s(start))
+            .expression_attribute_values(":id", s(id))
+    }
+
+    /// Marks a session superseded (never open or live again) and bumps its `version`, under
+    /// `condition` (which may use `#id` and `#sup`).
+    pub(crate) fn supersede_update(
+        &self,
+        channel_arn: &str,
+        id: &str,
+        condition: &str,
+    ) -> UpdateItemFluentBuilder {
+        self.update(channel_arn, id)
+            .update_expression(
+                "SET #sup = :true, #ver = if_not_exists(#ver, :zero) + :one REMOVE #open, #live",
+            )
+            .condition_expression(condition)
+            .expression_attribute_names("#sup", a::SUPERSEDED)
+            .expression_attribute_names("#ver", a::VERSION)
+            .expression_attribute_names("#open", a::IS_OPEN)
+            .expression_attribute_names("#live", a::IS_LIVE)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
     }
 
     /// Applies an event that names its session. Idempotent on the event id and order-independent
@@ -269,7 +347,11 @@ impl StreamsRepo {
         cursor: &mut SessionCursor,
     ) -> Result<Vec<ApplyOutcome>, DbError> {
         let merged = self
-            .merge_into_session(channel_arn, stream_id, user_sub, events, cursor)
+            .merge_into_session(
+                Target::new(channel_arn, stream_id, user_sub),
+                events,
+                cursor,
+            )
             .await?;
         if let Some(start) = merged.summary.start_time {
             if merged.superseded {
@@ -311,14 +393,14 @@ impl StreamsRepo {
             return Ok(Attachment::Session(stream_id.clone()));
         }
         if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
-            self.merge_one(channel_arn, &stream_id, user_sub, event)
+            self.merge_one(Target::new(channel_arn, &stream_id, user_sub), event)
                 .await?;
             return Ok(Attachment::Session(stream_id));
         }
         self.add_pending(channel_arn, event).await?;
         // The session may have appeared between the lookup and the pending write.
         if let Some(stream_id) = self.resolve_session(channel_arn, event.time).await? {
-            self.merge_one(channel_arn, &stream_id, user_sub, event)
+            self.merge_one(Target::new(channel_arn, &stream_id, user_sub), event)
                 .await?;
             self.remove_pending(channel_arn, &event.id).await?;
             return Ok(Attachment::Session(stream_id));
@@ -327,28 +409,13 @@ impl StreamsRepo {
     }
 
     async fn get_item(&self, channel_arn: &str, id: &str) -> Result<Option<Item>, DbError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn, id)))
-            .consistent_read(true)
-            .send()
-            .await?;
+        let out = self.table.get(session_key(channel_arn, id)).send().await?;
         Ok(out.item().cloned())
     }
 
-    async fn merge_one(
-        &self,
-        channel_arn: &ChannelArn,
-        stream_id: &StreamId,
-        user_sub: &str,
-        event: &IvsEvent,
-    ) -> Result<Merged, DbError> {
+    async fn merge_one(&self, target: Target<'_>, event: &IvsEvent) -> Result<Merged, DbError> {
         self.merge_into_session(
-            channel_arn,
-            stream_id,
-            user_sub,
+            target,
             std::slice::from_ref(event),
             &mut SessionCursor::default(),
         )
@@ -359,9 +426,7 @@ impl StreamsRepo {
     /// `version`; a failed condition returns the stored item, which is merged and written again.
     async fn merge_into_session(
         &self,
-        channel_arn: &ChannelArn,
-        stream_id: &StreamId,
-        user_sub: &str,
+        target: Target<'_>,
         events: &[IvsEvent],
         cursor: &mut SessionCursor,
     ) -> Result<Merged, DbError> {
@@ -384,14 +449,7 @@ impl StreamsRepo {
                 });
             }
             let request = self
-                .session_write(
-                    channel_arn,
-                    stream_id,
-                    user_sub,
-                    &summary,
-                    superseded,
-                    version,
-                )
+                .session_write(target, &summary, superseded, version)
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
@@ -413,7 +471,7 @@ impl StreamsRepo {
                         // Another writer progressed since our state was current: back off, then
                         // read (the state the failure returned is stale after the pause).
                         conflict_backoff(attempt.min(4)).await;
-                        self.get_item(channel_arn.as_str(), stream_id.as_str())
+                        self.get_item(target.channel_arn.as_str(), target.stream_id.as_str())
                             .await?
                             .as_ref()
                             .map(Known::from_item)
@@ -433,23 +491,17 @@ impl StreamsRepo {
     /// being at `version` (`None`: no item yet).
     fn session_write(
         &self,
-        channel_arn: &ChannelArn,
-        stream_id: &StreamId,
-        user_sub: &str,
+        target: Target<'_>,
         summary: &SessionSummary,
         superseded: bool,
         version: Option<i64>,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    ) -> UpdateItemFluentBuilder {
         let open = summary.start_time.is_some() && !summary.is_ended() && !superseded;
         let live = summary.start_time.is_some() && summary.is_live() && !superseded;
 
         let (set, remove) = summary_attributes(summary);
         let mut remove_placeholders = Vec::new();
-        let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())));
+        let mut request = self.update(target.channel_arn.as_str(), target.stream_id.as_str());
         let mut sets = Vec::new();
         for (index, (name, value)) in set.into_iter().enumerate() {
             sets.push(format!("#a{index} = :a{index}"));
@@ -487,7 +539,7 @@ impl StreamsRepo {
             .expression_attribute_names("#version", a::VERSION)
             .expression_attribute_names("#isOpen", a::IS_OPEN)
             .expression_attribute_names("#isLive", a::IS_LIVE)
-            .expression_attribute_values(":sub", s(user_sub))
+            .expression_attribute_values(":sub", s(target.user_sub))
             .expression_attribute_values(":newVersion", n(version.unwrap_or(0) + 1));
         match version {
             Some(v) => request
@@ -512,18 +564,7 @@ impl StreamsRepo {
     ) -> Result<(bool, Option<Item>), DbError> {
         let start = format_iso_seconds(start);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
-            .update_expression("SET #hs = :start, #hid = :id")
-            .condition_expression(
-                "attribute_not_exists(#hid) OR #hs < :start OR (#hs = :start AND #hid <= :id)",
-            )
-            .expression_attribute_names("#hs", HEAD_START)
-            .expression_attribute_names("#hid", HEAD_ID)
-            .expression_attribute_values(":start", s(&start))
-            .expression_attribute_values(":id", s(stream_id.as_str()))
+            .head_claim(channel_arn.as_str(), &start, stream_id.as_str())
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -550,29 +591,8 @@ impl StreamsRepo {
 
     /// Marks a session as no longer the newest of its channel: never open or live again.
     async fn supersede(&self, channel_arn: &ChannelArn, id: &str) -> Result<(), DbError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), id)))
-            .update_expression(
-                "SET #sup = :true, #version = if_not_exists(#version, :zero) + :one \
-                 REMOVE #isOpen, #isLive",
-            )
-            .condition_expression("attribute_exists(#id)")
-            .expression_attribute_names("#sup", a::SUPERSEDED)
-            .expression_attribute_names("#version", a::VERSION)
-            .expression_attribute_names("#isOpen", a::IS_OPEN)
-            .expression_attribute_names("#isLive", a::IS_LIVE)
-            .expression_attribute_names("#id", a::ID)
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match conditional_update(result)? {
-            Conditional::Done(_) | Conditional::Failed(_) => Ok(()),
-        }
+        // A session that does not exist (a refused condition) needs no marking.
+        update_if(self.supersede_update(channel_arn.as_str(), id, "attribute_exists(#id)")).await
     }
 
     /// The session an event without `stream_id` belongs to, from the sessions started at or
@@ -585,20 +605,13 @@ impl StreamsRepo {
         let mut start_key = None;
         for _ in 0..10 {
             let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(START_TIME_INDEX)
+                .newest_sessions(channel_arn, "#c = :c AND #st <= :t")
                 .consistent_read(true)
-                .key_condition_expression("#c = :c AND #st <= :t")
-                .expression_attribute_names("#c", a::CHANNEL_ARN)
                 .expression_attribute_names("#st", a::START_TIME)
                 .expression_attribute_names("#id", a::ID)
                 .expression_attribute_names("#et", a::END_TIME)
-                .expression_attribute_values(":c", s(channel_arn.as_str()))
                 .expression_attribute_values(":t", s(format_iso_seconds(time)))
                 .projection_expression("#id, #st, #et")
-                .scan_index_forward(false)
                 .limit(20)
                 .set_exclusive_start_key(start_key)
                 .send()
@@ -627,10 +640,7 @@ impl StreamsRepo {
 
     async fn add_pending(&self, channel_arn: &ChannelArn, event: &IvsEvent) -> Result<(), DbError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
+            .update(channel_arn.as_str(), CHANNEL_ITEM_ID)
             .update_expression(
                 "SET #pe = list_append(if_not_exists(#pe, :none), :one) ADD #pid :ids",
             )
@@ -689,10 +699,7 @@ impl StreamsRepo {
                 return Ok(());
             };
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(session_key(channel_arn.as_str(), CHANNEL_ITEM_ID)))
+                .update(channel_arn.as_str(), CHANNEL_ITEM_ID)
                 .update_expression(format!("REMOVE #pe[{index}] DELETE #pid :ids"))
                 .condition_expression(format!("#pe[{index}].#id = :id"))
                 .expression_attribute_names("#pe", PENDING_EVENTS)
@@ -736,7 +743,7 @@ impl StreamsRepo {
                 stream_id: None,
                 kind,
             };
-            self.merge_one(channel_arn, &stream_id, user_sub, &event)
+            self.merge_one(Target::new(channel_arn, &stream_id, user_sub), &event)
                 .await?;
             self.remove_pending(channel_arn, &stored.id).await?;
         }
@@ -774,11 +781,10 @@ impl StreamsRepo {
         channel_arn: &ChannelArn,
         stream_id: &StreamId,
     ) -> Result<Option<StoredSession>, DbError> {
-        self.get_item(channel_arn.as_str(), stream_id.as_str())
-            .await?
-            .as_ref()
-            .map(StoredSession::from_item)
-            .transpose()
+        stored(
+            self.get_item(channel_arn.as_str(), stream_id.as_str())
+                .await?,
+        )
     }
 
     /// The channel's newest session by start time (`startTimeIndex`, newest first, one item).
@@ -786,22 +792,7 @@ impl StreamsRepo {
         &self,
         channel_arn: &ChannelArn,
     ) -> Result<Option<StoredSession>, DbError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(START_TIME_INDEX)
-            .key_condition_expression("#c = :c")
-            .expression_attribute_names("#c", a::CHANNEL_ARN)
-            .expression_attribute_values(":c", s(channel_arn.as_str()))
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await?;
-        out.items()
-            .first()
-            .map(StoredSession::from_item)
-            .transpose()
+        stored(first_item(self.newest_sessions(channel_arn, "#c = :c")).await?)
     }
 
     /// A page of the channel's sessions for the metrics list: newest first, at most
@@ -812,14 +803,7 @@ impl StreamsRepo {
         after: Option<&PageKey>,
     ) -> Result<SessionsPage, DbError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(START_TIME_INDEX)
-            .key_condition_expression("#c = :c")
-            .expression_attribute_names("#c", a::CHANNEL_ARN)
-            .expression_attribute_values(":c", s(channel_arn.as_str()))
-            .scan_index_forward(false)
+            .newest_sessions(channel_arn, "#c = :c")
             .limit(SESSIONS_PAGE_SIZE)
             .set_exclusive_start_key(after.map(PageKey::to_item))
             .send()
@@ -843,9 +827,8 @@ impl StreamsRepo {
         let mut start_key = None;
         loop {
             let out = self
-                .client
+                .table
                 .query()
-                .table_name(&self.table)
                 .index_name(LIVE_INDEX)
                 .key_condition_expression("#l = :l")
                 .expression_attribute_names("#l", a::IS_LIVE)
@@ -859,8 +842,8 @@ impl StreamsRepo {
                 Ok(out) => out,
                 Err(err) if crate::migrate::schema::is_index_unavailable(&err) => {
                     return crate::migrate::schema::live_directory_from_open_index(
-                        &self.client,
-                        &self.table,
+                        &self.table.client,
+                        &self.table.name,
                         limit,
                     )
                     .await;
@@ -918,19 +901,12 @@ impl StreamsRepo {
         // Two items: sessions sharing a start second are not ordered by id in the index, and only
         // the head can carry `isLive`.
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(START_TIME_INDEX)
-            .key_condition_expression("#c = :c")
-            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .newest_sessions(channel_arn, "#c = :c")
             .expression_attribute_names("#id", a::ID)
             .expression_attribute_names("#st", a::START_TIME)
             .expression_attribute_names("#l", a::IS_LIVE)
             .expression_attribute_names("#u", a::USER_SUB)
-            .expression_attribute_values(":c", s(channel_arn.as_str()))
             .projection_expression("#c, #id, #st, #l, #u")
-            .scan_index_forward(false)
             .limit(2)
             .send()
             .await?;
@@ -945,19 +921,14 @@ impl StreamsRepo {
         stream_id: &StreamId,
         configuration: &serde_json::Value,
     ) -> Result<bool, DbError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())))
-            .update_expression("SET #ic = :ic")
-            .condition_expression("attribute_exists(#id) AND attribute_not_exists(#ic)")
-            .expression_attribute_names("#ic", a::INGEST_CONFIGURATION)
-            .expression_attribute_names("#id", a::ID)
-            .expression_attribute_values(":ic", json_to_attribute(configuration))
-            .send()
-            .await;
-        Ok(matches!(conditional_update(result)?, Conditional::Done(_)))
+        self.set_on_session(
+            channel_arn,
+            stream_id,
+            a::INGEST_CONFIGURATION,
+            json_to_attribute(configuration),
+            "attribute_exists(#id) AND attribute_not_exists(#v)",
+        )
+        .await
     }
 
     /// Replaces the session's metrics cache with the single entry `key → metrics`. `NotFound` when
@@ -969,25 +940,43 @@ impl StreamsRepo {
         key: &str,
         metrics: &serde_json::Value,
     ) -> Result<(), DbError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(session_key(channel_arn.as_str(), stream_id.as_str())))
-            .update_expression("SET #m = :m")
-            .condition_expression("attribute_exists(#id)")
-            .expression_attribute_names("#m", a::METRICS)
-            .expression_attribute_names("#id", a::ID)
-            .expression_attribute_values(
-                ":m",
-                AttributeValue::M(Item::from([(key.to_owned(), json_to_attribute(metrics))])),
+        let entry = AttributeValue::M(Item::from([(key.to_owned(), json_to_attribute(metrics))]));
+        let stored = self
+            .set_on_session(
+                channel_arn,
+                stream_id,
+                a::METRICS,
+                entry,
+                "attribute_exists(#id)",
             )
+            .await?;
+        if stored {
+            Ok(())
+        } else {
+            Err(DbError::NotFound)
+        }
+    }
+
+    /// `SET attribute = value` on a session under `condition` (on `#id`, and `#v` for the
+    /// attribute); `false` when the condition failed.
+    async fn set_on_session(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+        attribute: &str,
+        value: AttributeValue,
+        condition: &str,
+    ) -> Result<bool, DbError> {
+        let result = self
+            .update(channel_arn.as_str(), stream_id.as_str())
+            .update_expression("SET #v = :v")
+            .condition_expression(condition)
+            .expression_attribute_names("#v", attribute)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(":v", value)
             .send()
             .await;
-        match conditional_update(result)? {
-            Conditional::Done(_) => Ok(()),
-            Conditional::Failed(_) => Err(DbError::NotFound),
-        }
+        Ok(matches!(conditional_update(result)?, Conditional::Done(_)))
     }
 
     /// Deletes every item of a channel (its sessions and bookkeeping), for account deletion.
@@ -997,47 +986,22 @@ impl StreamsRepo {
         channel_arn: &ChannelArn,
     ) -> Result<usize, DbError> {
         let mut deleted = 0;
-        let mut start_key = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#c = :c")
-                .expression_attribute_names("#c", a::CHANNEL_ARN)
-                .expression_attribute_names("#id", a::ID)
-                .expression_attribute_values(":c", s(channel_arn.as_str()))
-                .projection_expression("#c, #id")
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .send()
-                .await?;
-            let keys: Vec<Item> = out.items().to_vec();
-            for chunk in keys.chunks(25) {
-                let mut requests = chunk
-                    .iter()
-                    .map(|key| {
-                        Ok(WriteRequest::builder()
-                            .delete_request(
-                                DeleteRequest::builder()
-                                    .set_key(Some(key.clone()))
-                                    .build()?,
-                            )
-                            .build())
-                    })
-                    .collect::<Result<Vec<_>, DbError>>()?;
+        let mut pages = self
+            .table
+            .query()
+            .key_condition_expression("#c = :c")
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_values(":c", s(channel_arn.as_str()))
+            .projection_expression("#c, #id")
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for chunk in page?.items().chunks(BATCH_WRITE_MAX) {
+                let mut requests = delete_requests(chunk.iter().cloned())?;
                 for attempt in 0..MAX_ATTEMPTS {
-                    let result = self
-                        .client
-                        .batch_write_item()
-                        .request_items(&self.table, requests)
-                        .send()
-                        .await?;
-                    requests = result
-                        .unprocessed_items()
-                        .and_then(|items| items.get(&self.table))
-                        .cloned()
-                        .unwrap_or_default();
+                    requests = self.table.batch_write(requests).await?;
                     if requests.is_empty() {
                         break;
                     }
@@ -1048,12 +1012,13 @@ impl StreamsRepo {
                 }
                 deleted += chunk.len();
             }
-            start_key = out.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                return Ok(deleted);
-            }
         }
+        Ok(deleted)
     }
+}
+
+fn stored(item: Option<Item>) -> Result<Option<StoredSession>, DbError> {
+    item.as_ref().map(StoredSession::from_item).transpose()
 }
 
 fn live_session(item: &Item) -> Option<LiveSession> {

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, TableStatus,
@@ -103,17 +104,26 @@ pub async fn delete_tables(client: &Client, names: &TableNames) -> Result<(), Db
     Ok(())
 }
 
-async fn create_channels_table(client: &Client, table: &str) -> Result<(), DbError> {
-    let all = || projection(ProjectionType::All, &[]);
-    let request = client
+/// An on-demand table whose key and index attributes are the strings `attributes`.
+fn create_table(
+    client: &Client,
+    table: &str,
+    attributes: &[&str],
+) -> Result<CreateTableFluentBuilder, DbError> {
+    let mut request = client
         .create_table()
         .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attr("id")?)
-        .attribute_definitions(string_attr("email")?)
-        .attribute_definitions(string_attr("username")?)
-        .attribute_definitions(string_attr("channelArn")?)
-        .attribute_definitions(string_attr("channelAssetId")?)
+        .billing_mode(BillingMode::PayPerRequest);
+    for name in attributes {
+        request = request.attribute_definitions(string_attr(name)?);
+    }
+    Ok(request)
+}
+
+async fn create_channels_table(client: &Client, table: &str) -> Result<(), DbError> {
+    let all = || projection(ProjectionType::All, &[]);
+    let attributes = ["id", "email", "username", "channelArn", "channelAssetId"];
+    let request = create_table(client, table, &attributes)?
         .key_schema(key("id", KeyType::Hash)?)
         .global_secondary_indexes(gsi(EMAIL_INDEX, &[("email", KeyType::Hash)], all())?)
         .global_secondary_indexes(gsi(USERNAME_INDEX, &[("username", KeyType::Hash)], all())?)
@@ -131,15 +141,8 @@ async fn create_channels_table(client: &Client, table: &str) -> Result<(), DbErr
 }
 
 async fn create_streams_table(client: &Client, table: &str) -> Result<(), DbError> {
-    let request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(string_attr("channelArn")?)
-        .attribute_definitions(string_attr("id")?)
-        .attribute_definitions(string_attr("startTime")?)
-        .attribute_definitions(string_attr("isOpen")?)
-        .attribute_definitions(string_attr("isLive")?)
+    let attributes = ["channelArn", "id", "startTime", "isOpen", "isLive"];
+    let request = create_table(client, table, &attributes)?
         .key_schema(key("channelArn", KeyType::Hash)?)
         .key_schema(key("id", KeyType::Range)?)
         .local_secondary_indexes(

@@ -50,6 +50,7 @@ use ugc_domain::format_iso_seconds;
 use crate::channels::{conditional_update, username_marker_id, Conditional};
 use crate::codec::{get_bool, get_n, get_s, n, s, session_attr as a, summary_from_item, Item};
 use crate::error::DbError;
+use crate::streams::{StreamsRepo, CHANNEL_ITEM_ID, HEAD_ID, HEAD_START, LIVE_VALUE};
 use crate::tables::TableNames;
 
 pub use checkpoint::Checkpoint;
@@ -59,11 +60,6 @@ pub use schema::{
 };
 
 const MARKER_PREFIX: &str = "username#";
-/// Sort key of the streams table's per-channel item (see `streams.rs`).
-const CHANNEL_ITEM_ID: &str = "#channel";
-const HEAD_START: &str = "headStartTime";
-const HEAD_ID: &str = "headId";
-const TRUE: &str = "true";
 
 #[derive(Clone, Debug)]
 pub struct MigrateOptions {
@@ -287,6 +283,8 @@ struct Names {
 pub struct Migration {
     client: Client,
     tables: TableNames,
+    /// The streams table's writes that event-ingest makes too (head claim, supersede).
+    streams: StreamsRepo,
     options: MigrateOptions,
     /// Channel ARNs IVS lists as broadcasting (`ListStreams`), read just before the run.
     live_channels: HashSet<String>,
@@ -340,6 +338,7 @@ impl Migration {
                 .build(),
         );
         Self {
+            streams: StreamsRepo::new(client.clone(), tables.streams.clone()),
             client,
             tables,
             options,
@@ -427,26 +426,24 @@ impl Migration {
             std::process::id()
         );
         self.progress.phase("profiles", Some(total_profiles));
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tables.channels)
-                .filter_expression("attribute_exists(#u)")
-                .expression_attribute_names("#u", "username")
-                .limit(self.options.page_size.max(1))
-                .set_exclusive_start_key(
-                    cursor
-                        .as_ref()
-                        .map(|id| Item::from([("id".to_owned(), s(id))])),
-                )
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(DbError::from)?;
-            self.pacer
-                .consume(units(out.consumed_capacity()), 0.0)
-                .await;
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.tables.channels)
+            .filter_expression("attribute_exists(#u)")
+            .expression_attribute_names("#u", "username")
+            .limit(self.options.page_size.max(1))
+            .set_exclusive_start_key(
+                cursor
+                    .as_ref()
+                    .map(|id| Item::from([("id".to_owned(), s(id))])),
+            )
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page.map_err(DbError::from)?;
+            self.pace_read(out.consumed_capacity()).await;
             let items = out.items().to_vec();
             futures_util::stream::iter(items)
                 .map(|item| self.migrate_profile(item, &names, &colliding))
@@ -518,24 +515,21 @@ impl Migration {
 
     async fn scan_names(&self) -> Result<Names, DbError> {
         let mut names = Names::default();
-        let mut start_key = None;
         self.progress.phase("names", None);
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.tables.channels)
-                .projection_expression("#id, #u, #s")
-                .expression_attribute_names("#id", "id")
-                .expression_attribute_names("#u", "username")
-                .expression_attribute_names("#s", "userSub")
-                .set_exclusive_start_key(start_key)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.pacer
-                .consume(units(out.consumed_capacity()), 0.0)
-                .await;
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.tables.channels)
+            .projection_expression("#id, #u, #s")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_names("#u", "username")
+            .expression_attribute_names("#s", "userSub")
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page?;
+            self.pace_read(out.consumed_capacity()).await;
             for item in out.items() {
                 let Some(id) = get_s(item, "id") else {
                     continue;
@@ -553,11 +547,8 @@ impl Migration {
                 }
             }
             self.progress.advance(out.items().len() as u64);
-            start_key = out.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                return Ok(names);
-            }
         }
+        Ok(names)
     }
 
     async fn migrate_profile(
@@ -656,49 +647,42 @@ impl Migration {
     async fn migrate_channel(&self, arn: &str) -> Result<(), DbError> {
         let mut items = Vec::new();
         let mut channel_item = None;
-        let mut start_key = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.tables.streams)
-                .key_condition_expression("#c = :c")
-                .projection_expression(
-                    "#c, #id, #st, #et, #open, #live, #sup, #ver, #ev, #lss, #lh, #err, #hs, #hid",
-                )
-                .expression_attribute_names("#c", a::CHANNEL_ARN)
-                .expression_attribute_names("#id", a::ID)
-                .expression_attribute_names("#st", a::START_TIME)
-                .expression_attribute_names("#et", a::END_TIME)
-                .expression_attribute_names("#open", a::IS_OPEN)
-                .expression_attribute_names("#live", a::IS_LIVE)
-                .expression_attribute_names("#sup", a::SUPERSEDED)
-                .expression_attribute_names("#ver", a::VERSION)
-                .expression_attribute_names("#ev", a::TRUNCATED_EVENTS)
-                .expression_attribute_names("#lss", a::LATEST_STREAM_STATE)
-                .expression_attribute_names("#lh", a::LATEST_HEALTH)
-                .expression_attribute_names("#err", a::HAS_ERROR_EVENT)
-                .expression_attribute_names("#hs", HEAD_START)
-                .expression_attribute_names("#hid", HEAD_ID)
-                .expression_attribute_values(":c", s(arn))
-                .consistent_read(true)
-                .set_exclusive_start_key(start_key)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.pacer
-                .consume(units(out.consumed_capacity()), 0.0)
-                .await;
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.tables.streams)
+            .key_condition_expression("#c = :c")
+            .projection_expression(
+                "#c, #id, #st, #et, #open, #live, #sup, #ver, #ev, #lss, #lh, #err, #hs, #hid",
+            )
+            .expression_attribute_names("#c", a::CHANNEL_ARN)
+            .expression_attribute_names("#id", a::ID)
+            .expression_attribute_names("#st", a::START_TIME)
+            .expression_attribute_names("#et", a::END_TIME)
+            .expression_attribute_names("#open", a::IS_OPEN)
+            .expression_attribute_names("#live", a::IS_LIVE)
+            .expression_attribute_names("#sup", a::SUPERSEDED)
+            .expression_attribute_names("#ver", a::VERSION)
+            .expression_attribute_names("#ev", a::TRUNCATED_EVENTS)
+            .expression_attribute_names("#lss", a::LATEST_STREAM_STATE)
+            .expression_attribute_names("#lh", a::LATEST_HEALTH)
+            .expression_attribute_names("#err", a::HAS_ERROR_EVENT)
+            .expression_attribute_names("#hs", HEAD_START)
+            .expression_attribute_names("#hid", HEAD_ID)
+            .expression_attribute_values(":c", s(arn))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let out = page?;
+            self.pace_read(out.consumed_capacity()).await;
             for item in out.items() {
                 if get_s(item, a::ID) == Some(CHANNEL_ITEM_ID) {
                     channel_item = Some(item.clone());
                 } else {
                     items.push(item.clone());
                 }
-            }
-            start_key = out.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                break;
             }
         }
         {
@@ -740,7 +724,7 @@ impl Migration {
         if !is_head || !summary_from_item(newest_item).is_live() {
             return Ok(());
         }
-        if get_s(newest_item, a::IS_LIVE) == Some(TRUE) {
+        if get_s(newest_item, a::IS_LIVE) == Some(LIVE_VALUE) {
             self.report().sessions_live_present += 1;
             return Ok(());
         }
@@ -760,19 +744,8 @@ impl Migration {
             return Ok(true);
         }
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.streams)
-            .key(a::CHANNEL_ARN, s(arn))
-            .key(a::ID, s(CHANNEL_ITEM_ID))
-            .update_expression("SET #hs = :start, #hid = :id")
-            .condition_expression(
-                "attribute_not_exists(#hid) OR #hs < :start OR (#hs = :start AND #hid <= :id)",
-            )
-            .expression_attribute_names("#hs", HEAD_START)
-            .expression_attribute_names("#hid", HEAD_ID)
-            .expression_attribute_values(":start", s(&key.0))
-            .expression_attribute_values(":id", s(&key.1))
+            .streams
+            .head_claim(arn, &key.0, &key.1)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
@@ -791,23 +764,12 @@ impl Migration {
             return Ok(());
         }
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.streams)
-            .key(a::CHANNEL_ARN, s(arn))
-            .key(a::ID, s(id))
-            .update_expression(
-                "SET #sup = :true, #ver = if_not_exists(#ver, :zero) + :one REMOVE #open, #live",
+            .streams
+            .supersede_update(
+                arn,
+                id,
+                "attribute_exists(#id) AND attribute_not_exists(#sup)",
             )
-            .condition_expression("attribute_exists(#id) AND attribute_not_exists(#sup)")
-            .expression_attribute_names("#sup", a::SUPERSEDED)
-            .expression_attribute_names("#ver", a::VERSION)
-            .expression_attribute_names("#open", a::IS_OPEN)
-            .expression_attribute_names("#live", a::IS_LIVE)
-            .expression_attribute_names("#id", a::ID)
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
@@ -831,11 +793,8 @@ impl Migration {
             _ => 0,
         };
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.tables.streams)
-            .key(a::CHANNEL_ARN, s(arn))
-            .key(a::ID, s(id))
+            .streams
+            .update(arn, id)
             .update_expression("SET #live = :true")
             .expression_attribute_names("#live", a::IS_LIVE)
             .expression_attribute_names("#open", a::IS_OPEN)
@@ -843,7 +802,7 @@ impl Migration {
             .expression_attribute_names("#sup", a::SUPERSEDED)
             .expression_attribute_names("#ev", a::TRUNCATED_EVENTS)
             .expression_attribute_names("#ver", a::VERSION)
-            .expression_attribute_values(":true", s(TRUE))
+            .expression_attribute_values(":true", s(LIVE_VALUE))
             .expression_attribute_values(":events", n(i64::try_from(events).unwrap_or(i64::MAX)))
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         let base = "#open = :true AND attribute_not_exists(#et) AND attribute_not_exists(#sup) \
@@ -860,6 +819,11 @@ impl Migration {
             self.report().raced += 1;
         }
         Ok(())
+    }
+
+    /// Paces a read by the capacity it consumed.
+    async fn pace_read(&self, capacity: Option<&ConsumedCapacity>) {
+        self.pacer.consume(units(capacity), 0.0).await;
     }
 
     /// Paces a conditional update by the capacity it consumed (a refused condition costs one write
