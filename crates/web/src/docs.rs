@@ -12,6 +12,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::HttpResponse;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::Modify;
 use utoipa_swagger_ui::Config;
 
 use crate::error::ApiError;
@@ -19,6 +21,47 @@ use crate::routing::JSON_CONTENT_TYPE;
 
 pub const OPENAPI_PATH: &str = "/openapi.json";
 pub const DOCS_PATH: &str = "/docs";
+
+/// Declares a security scheme `name` that sends a key in the request header `header`.
+pub fn add_header_scheme(
+    openapi: &mut utoipa::openapi::OpenApi,
+    name: &str,
+    header: &str,
+    description: &str,
+) {
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        name,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            header,
+            description,
+        ))),
+    );
+}
+
+/// The `accessToken` security scheme of the routes that take a Cognito access token, as a
+/// `modifiers(&AccessToken)` of a service's `#[openapi]`.
+pub struct AccessToken;
+
+impl Modify for AccessToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        add_header_scheme(
+            openapi,
+            "accessToken",
+            "Authorization",
+            "A Cognito access token, raw or as `Bearer <token>`",
+        );
+    }
+}
+
+/// A document as checked in under `openapi/`: pretty JSON with a final newline.
+pub fn checked_in(doc: &utoipa::openapi::OpenApi) -> String {
+    let mut json = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}
 
 /// The document and the page's configuration; cheap to clone.
 #[derive(Clone)]

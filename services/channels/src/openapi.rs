@@ -2,8 +2,8 @@
 //! copy is `openapi/channels.json`; a test fails when it is stale.
 
 use serde::Serialize;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use ugc_web::docs::AccessToken;
+use utoipa::{IntoResponses, OpenApi, ToSchema};
 
 use crate::routes;
 
@@ -20,19 +20,25 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Empty {}
 
-struct AccessToken;
+/// Declares response types for `responses(...)` of routes that document a failure with the same
+/// words: `Name: status, "description"` becomes `Name`, answering `status` with an [`ErrorBody`].
+/// The types only describe responses; nothing constructs them.
+macro_rules! error_responses {
+    ($($name:ident: $status:tt, $description:tt;)*) => {$(
+        #[doc = $description]
+        #[derive(IntoResponses)]
+        #[response(status = $status)]
+        pub struct $name(pub ErrorBody);
+    )*};
+}
 
-impl Modify for AccessToken {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "accessToken",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "Authorization",
-                "A Cognito access token, raw or as `Bearer <token>`",
-            ))),
-        );
-    }
+error_responses! {
+    Unauthorized: 401, "`UnauthorizedException`";
+    MissingOrInvalidToken: 401, "Missing or invalid token (`UnauthorizedException`)";
+    InvalidToken: 401, "Invalid token (`UnauthorizedException`)";
+    NoChannelYet: 404, "`UserNotFoundException`: no channel yet";
+    Unavailable: 503, "`ServiceUnavailableException`";
+    DynamoUnavailable: 503, "DynamoDB unavailable (`ServiceUnavailableException`)";
 }
 
 #[derive(OpenApi)]
@@ -76,9 +82,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The document as checked in: pretty JSON with a final newline.
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    json.push('\n');
-    json
+    ugc_web::docs::checked_in(&ApiDoc::openapi())
 }

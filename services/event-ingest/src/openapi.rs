@@ -1,7 +1,6 @@
 //! The OpenAPI document of event-ingest (`openapi/event-ingest.json`, checked by a test).
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -30,13 +29,11 @@ struct Additions;
 
 impl Modify for Additions {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
+        ugc_web::docs::add_header_scheme(
+            openapi,
             "ingestSecret",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                DEFAULT_SECRET_HEADER,
-                "The shared secret of the EventBridge connection (INGEST_SECRET_HEADER renames the header)",
-            ))),
+            DEFAULT_SECRET_HEADER,
+            "The shared secret of the EventBridge connection (INGEST_SECRET_HEADER renames the header)",
         );
         let status = OperationBuilder::new()
             .summary(Some("Liveness: 200 `OK` while the process serves"))
@@ -64,9 +61,5 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The document as checked in: pretty JSON with a trailing newline.
 pub fn document() -> String {
-    let mut json = ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    json.push('\n');
-    json
+    ugc_web::docs::checked_in(&ApiDoc::openapi())
 }

@@ -3,8 +3,8 @@
 //! (`UPDATE_OPENAPI=1 cargo test -p ugc-metrics openapi` rewrites it).
 
 use serde::Serialize;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use ugc_web::docs::AccessToken;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::handlers;
 
@@ -17,21 +17,6 @@ pub struct ErrorBody {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-}
-
-struct AccessToken;
-
-impl Modify for AccessToken {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "accessToken",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "Authorization",
-                "A Cognito access token, raw or as `Bearer <token>`",
-            ))),
-        );
-    }
 }
 
 #[derive(OpenApi)]

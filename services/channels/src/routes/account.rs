@@ -4,13 +4,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_aws::VideoError;
-use ugc_domain::{Avatar, ChannelArn, Color, Email, ErrorCode, Username, UsernameError};
+use ugc_domain::{Avatar, ChannelArn, Color, Email, ErrorCode, Username};
 use ugc_dynamo::{DbError, NewProfile};
 use ugc_web::{Action, ApiError, AuthUser, ClientIp, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
 use crate::error::{cognito_refusal, invalid};
-use crate::routes::{rate_limit, required};
+use crate::routes::{parse_username, rate_limit, required};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -64,13 +64,7 @@ impl<'a> Registration<'a> {
                 "this e-mail domain may not register",
             ));
         }
-        let username = Username::parse(username).map_err(|e| match e {
-            UsernameError::Reserved => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::ReservedUsernameException,
-            ),
-            UsernameError::Invalid(why) => invalid(ErrorCode::AccountRegistrationException, why),
-        })?;
+        let username = parse_username(username, ErrorCode::AccountRegistrationException)?;
         Ok(Self {
             username,
             email,
@@ -99,7 +93,7 @@ fn username_taken() -> ApiError {
         (status = 201, body = RegisterResponse),
         (status = 400, description = "`UnexpectedException` (missing field), `AccountRegistrationException`, `ReservedUsernameException`, `EmailExistsException`, or a Cognito name such as `UsernameExistsException` / `InvalidPasswordException` (with Cognito's message)", body = crate::openapi::ErrorBody),
         (status = 429, description = "`TooManyRequestsException` (per client IP)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unavailable,
     )
 )]
 pub async fn register(
@@ -179,7 +173,7 @@ pub struct PasswordResetBody {
     responses(
         (status = 200, description = "`{}`, also for unknown or missing addresses", body = crate::openapi::Empty),
         (status = 429, description = "`TooManyRequestsException` (per client IP)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unavailable,
     )
 )]
 pub async fn reset_password(
@@ -228,7 +222,7 @@ pub(crate) fn empty_ok() -> HttpResponse {
     delete, path = "/channel", tag = "account",
     responses(
         (status = 204, description = "Deleted (also when there was nothing left to delete)"),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
         (status = 500, description = "`AccountDeletionException`", body = crate::openapi::ErrorBody),
         (status = 503, description = "`ServiceUnavailableException`; retry", body = crate::openapi::ErrorBody),
     ),

@@ -31,8 +31,8 @@ pub struct StreamActionBody {
     responses(
         (status = 200, description = "`{}`", body = crate::openapi::Empty),
         (status = 400, description = "`UnexpectedException` (missing), `TimedMetadataValidationException` (too large or refused by IVS, with message)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
         (status = 409, description = "`ChannelNotBroadcastingException`: the channel is offline", body = crate::openapi::ErrorBody),
         (status = 429, description = "`TooManyRequestsException`", body = crate::openapi::ErrorBody),
         (status = 500, description = "`TimedMetadataException`", body = crate::openapi::ErrorBody),

@@ -51,8 +51,8 @@ pub struct PresignedPostResponse {
     responses(
         (status = 200, body = PresignedPostResponse),
         (status = 400, description = "`InvalidPresignedPostInputException` with a message", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
         (status = 429, description = "`TooManyRequestsException`", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))
@@ -116,8 +116,8 @@ pub struct DeleteAssetBody {
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`DeleteChannelAssetException` with a message", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
     ),
     security(("accessToken" = []))
 )]

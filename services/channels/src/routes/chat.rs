@@ -87,7 +87,7 @@ fn missing_field() -> ApiError {
     responses(
         (status = 200, description = "A single-use chat token", body = ChatTokenResponse),
         (status = 400, description = "No `chatRoomOwnerUsername` (`UnexpectedException`)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::InvalidToken,
         (status = 403, description = "The owner has no chat room (`ChatRoomArnNotFoundException`) or banned the caller (`ForbiddenException`)", body = crate::openapi::ErrorBody),
         (status = 404, description = "No such owner (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many tokens (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
@@ -266,9 +266,9 @@ async fn target_of(
     responses(
         (status = 200, description = "Banned (`{}`)", body = crate::openapi::Empty),
         (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`, or the caller's own channel", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::MissingOrInvalidToken,
         (status = 404, description = "No user has this channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn ban_user(
@@ -319,9 +319,9 @@ pub async fn ban_user(
     responses(
         (status = 200, description = "Unbanned (`{}`)", body = crate::openapi::Empty),
         (status = 400, description = "Missing (`UnexpectedException`) or malformed (`BadRequestException`) `bannedChannelArn`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::MissingOrInvalidToken,
         (status = 404, description = "No user has this channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn unban_user(

@@ -92,10 +92,10 @@ async fn followed_channel(
         (status = 200, description = "Followed (`{}`)", body = crate::openapi::Empty),
         (status = 204, description = "Already followed"),
         (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::MissingOrInvalidToken,
         (status = 404, description = "No such user or channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many follow changes (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn follow(
@@ -124,10 +124,10 @@ pub async fn follow(
     responses(
         (status = 200, description = "Not followed any more (`{}`)", body = crate::openapi::Empty),
         (status = 400, description = "No `followedUsername` (`BadRequestException`) or the caller's own (`UnexpectedException`)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::MissingOrInvalidToken,
         (status = 404, description = "No such user or channel (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many follow changes (`TooManyRequestsException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn unfollow(
@@ -156,8 +156,8 @@ pub async fn unfollow(
     security(("accessToken" = [])),
     responses(
         (status = 200, description = "Followed channels", body = ChannelList<FollowedChannel>),
-        (status = 401, description = "Missing or invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::MissingOrInvalidToken,
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn following_list(

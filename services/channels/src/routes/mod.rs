@@ -28,8 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, products: bool) {
 }
 
 use actix_web::http::StatusCode;
-use ugc_domain::ErrorCode;
+use ugc_domain::{ErrorCode, Username, UsernameError};
 use ugc_web::{Action, ApiError, RateKey, RateLimiter};
+
+use crate::error::invalid;
 
 /// A required string field of a request body: missing or empty → 400 with `code` and a message
 /// naming the field.
@@ -43,6 +45,18 @@ pub(crate) fn required<'a>(
         _ => Err(ApiError::new(StatusCode::BAD_REQUEST, code)
             .with_message(format!("body/{field} is required"))),
     }
+}
+
+/// A username from a request body: reserved (in any casing) → 400 `ReservedUsernameException`;
+/// otherwise invalid → 400 with `code` and the reason.
+pub(crate) fn parse_username(raw: &str, code: ErrorCode) -> Result<Username, ApiError> {
+    Username::parse(raw).map_err(|e| match e {
+        UsernameError::Reserved => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ReservedUsernameException,
+        ),
+        UsernameError::Invalid(why) => invalid(code, why),
+    })
 }
 
 /// Spends one unit of the caller's budget for `action` (429 with `Retry-After` when exhausted).

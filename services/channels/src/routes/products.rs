@@ -165,8 +165,8 @@ impl Search {
     responses(
         (status = 200, body = ProductSearch),
         (status = 400, description = "`BadRequestException`: bad page or query value", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
         (status = 429, description = "`TooManyRequestsException` (our limit or the Creators API's)", body = crate::openapi::ErrorBody),
         (status = 500, description = "`SortProductsException` (origin=sort) or `UnexpectedException`", body = crate::openapi::ErrorBody),
     ),

@@ -7,13 +7,13 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
-use ugc_domain::{ingest_server_url, AssetType, Avatar, Color, ErrorCode, Username, UsernameError};
+use ugc_domain::{ingest_server_url, AssetType, Avatar, Color, ErrorCode, Username};
 use ugc_dynamo::{ChannelRecord, DbError, PreferenceNames};
 use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 
-use crate::error::{cognito_refusal, invalid, missing_user_or, user_not_found};
-use crate::routes::required;
+use crate::error::{cognito_refusal, missing_user_or, user_not_found};
+use crate::routes::{parse_username, required};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -79,7 +79,7 @@ impl OwnChannel {
     get, path = "/channel", tag = "profile",
     responses(
         (status = 200, body = OwnChannel),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
         (status = 404, description = "`UserNotFoundException`: no profile or no channel yet", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))
@@ -115,7 +115,7 @@ pub struct UsernameUpdated {
     responses(
         (status = 200, body = UsernameUpdated),
         (status = 400, description = "`UnexpectedException` (missing), `ReservedUsernameException`, `ChangeUsernameException` (invalid name, with message), `AliasExistsException` (taken)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
         (status = 404, description = "`UserNotFoundException`", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))
@@ -130,13 +130,7 @@ pub async fn update_username(
         &body.new_username,
         ErrorCode::UnexpectedException,
     )?;
-    let new = Username::parse(raw).map_err(|e| match e {
-        UsernameError::Reserved => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::ReservedUsernameException,
-        ),
-        UsernameError::Invalid(why) => invalid(ErrorCode::ChangeUsernameException, why),
-    })?;
+    let new = parse_username(raw, ErrorCode::ChangeUsernameException)?;
     let code = ErrorCode::ChangeUsernameException;
     let current = state
         .channels
@@ -341,7 +335,7 @@ impl PreferencesBody {
     responses(
         (status = 200, description = "The request body, echoed", body = PreferencesBody),
         (status = 400, description = "`BadRequestException`: empty, unknown key, unknown colour/avatar, half an upload", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
         (status = 404, description = "`UserNotFoundException`", body = crate::openapi::ErrorBody),
     ),
     security(("accessToken" = []))

@@ -213,7 +213,7 @@ pub struct ListQuery {
     responses(
         (status = 200, description = "Live channels", body = ChannelList<DirectoryChannel>),
         (status = 400, description = "No `isLive` filter (`BadRequestException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn list_channels(
@@ -247,9 +247,9 @@ pub async fn list_channels(
     responses(
         (status = 200, description = "The channel page", body = ChannelPage),
         (status = 400, description = "Parameter too long (`BadRequestException`)", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Invalid token (`UnauthorizedException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::InvalidToken,
         (status = 404, description = "No such user, or no channel yet (`UserNotFoundException`)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "DynamoDB unavailable (`ServiceUnavailableException`)", body = crate::openapi::ErrorBody),
+        crate::openapi::DynamoUnavailable,
     )
 )]
 pub async fn channel_page(

@@ -56,10 +56,10 @@ pub struct CreateResourcesBody {
         (status = 201, description = "Created, `{}`", body = crate::openapi::Empty),
         (status = 200, description = "Already created, `{}`", body = crate::openapi::Empty),
         (status = 400, description = "`BadRequestException`: missing `email`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
         (status = 404, description = "`UserNotFoundException`: no profile", body = crate::openapi::ErrorBody),
         (status = 409, description = "`ConflictException`: another request is still creating them", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unavailable,
     ),
     security(("accessToken" = []))
 )]
@@ -209,10 +209,10 @@ pub struct StreamKeyReset {
     operation_id = "reset_stream_key_get",
     responses(
         (status = 200, body = StreamKeyReset),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
         (status = 500, description = "`ResetStreamKeyException`", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unavailable,
     ),
     security(("accessToken" = []))
 )]
@@ -230,10 +230,10 @@ pub async fn reset_stream_key_get(
     post, path = "/channel/streamKey/reset", tag = "profile",
     responses(
         (status = 200, body = StreamKeyReset),
-        (status = 401, description = "`UnauthorizedException`", body = crate::openapi::ErrorBody),
-        (status = 404, description = "`UserNotFoundException`: no channel yet", body = crate::openapi::ErrorBody),
+        crate::openapi::Unauthorized,
+        crate::openapi::NoChannelYet,
         (status = 500, description = "`ResetStreamKeyException`", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`ServiceUnavailableException`", body = crate::openapi::ErrorBody),
+        crate::openapi::Unavailable,
     ),
     security(("accessToken" = []))
 )]
