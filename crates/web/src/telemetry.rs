@@ -22,7 +22,7 @@ use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{ExporterBuildError, MetricExporter, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::field::Empty;
@@ -42,6 +42,12 @@ pub enum TelemetryError {
     Exporter(String),
     #[error("a global tracing subscriber is already installed")]
     AlreadyInstalled,
+}
+
+impl From<ExporterBuildError> for TelemetryError {
+    fn from(err: ExporterBuildError) -> Self {
+        Self::Exporter(err.to_string())
+    }
 }
 
 /// Stops span export, flushing what is buffered. Keep it alive in `main` and call
@@ -176,15 +182,16 @@ pub fn init(common: &CommonConfig) -> Result<TelemetryGuard, TelemetryError> {
     })
 }
 
+/// An OTLP/HTTP exporter of `signal` (`traces`, `metrics`) to `<endpoint>/v1/<signal>`.
+fn otlp_http<B: WithExportConfig>(builder: B, endpoint: &str, signal: &str) -> B {
+    builder
+        .with_endpoint(format!("{}/v1/{signal}", endpoint.trim_end_matches('/')))
+        .with_timeout(std::time::Duration::from_secs(10))
+}
+
 /// Pushes [`crate::metrics`] to `<endpoint>/v1/metrics` every [`crate::metrics::EXPORT_INTERVAL`].
 fn metrics_export(endpoint: &str) -> Result<MetricsExport, TelemetryError> {
-    let url = format!("{}/v1/metrics", endpoint.trim_end_matches('/'));
-    let exporter = opentelemetry_otlp::MetricExporter::builder()
-        .with_http()
-        .with_endpoint(url)
-        .with_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    let exporter = otlp_http(MetricExporter::builder().with_http(), endpoint, "metrics").build()?;
     let exporter = Arc::new(exporter);
     let pusher = Arc::clone(&exporter);
     let task = tokio::spawn(async move {
@@ -205,13 +212,7 @@ fn tracer_provider(
     endpoint: &str,
     service_name: &str,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_endpoint(url)
-        .with_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    let exporter = otlp_http(SpanExporter::builder().with_http(), endpoint, "traces").build()?;
     let processor =
         opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
             exporter,
