@@ -9,7 +9,7 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{App, HttpServer};
 
 use crate::config::CommonConfig;
-use crate::env::ConfigError;
+use crate::env::{ConfigError, Vars};
 use crate::error::{
     error_shape, json_error_handler, not_found_or_method, path_error_handler, query_error_handler,
 };
@@ -123,13 +123,15 @@ pub struct Startup<C> {
 }
 
 impl<C> Startup<C> {
-    /// Starts a service whose own configuration `config` reads (given the shared one).
+    /// Starts a service whose own configuration `config` reads from the process environment
+    /// (given the shared configuration read from it).
     pub async fn begin(
-        config: impl FnOnce(&CommonConfig) -> Result<C, ConfigError>,
+        config: impl FnOnce(&CommonConfig, &Vars) -> Result<C, ConfigError>,
     ) -> Result<Self, TelemetryError> {
         crate::healthcheck::run_if_requested();
-        let common = CommonConfig::from_env().unwrap_or_else(|e| e.exit());
-        let config = config(&common).unwrap_or_else(|e| e.exit());
+        let vars = Vars::process();
+        let common = CommonConfig::from_vars(&vars).unwrap_or_else(|e| e.exit());
+        let config = config(&common, &vars).unwrap_or_else(|e| e.exit());
         let telemetry = crate::telemetry::init(&common)?;
         let sdk = crate::sdk_metrics::load_sdk_config().await;
         Ok(Self {

@@ -57,10 +57,6 @@ pub struct ApiConfig {
 }
 
 impl ApiConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let common = CommonConfig::from_vars(vars)?;
         Self::from_parts(&common, vars)

@@ -7,9 +7,7 @@ use ugc_web::{Application, Startup};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let start =
-        Startup::begin(|common| ApiConfig::from_parts(common, &ugc_web::env::Vars::process()))
-            .await?;
+    let start = Startup::begin(ApiConfig::from_parts).await?;
     let dynamo = ugc_dynamo::client_from_config(&start.sdk);
     let api = Api::new(start.config, &start.sdk, dynamo).await?;
     let app = Application::build(start.common.bind()?, api.configure(), &start.common)?;

@@ -80,10 +80,6 @@ pub struct ProductsSettings {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let ivs_channel_type = vars
             .raw(&var::IVS_CHANNEL_TYPE)

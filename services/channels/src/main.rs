@@ -4,7 +4,7 @@ use ugc_web::{Application, Startup, Verifier};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let start = Startup::begin(|_| Config::from_env()).await?;
+    let start = Startup::begin(|_, vars| Config::from_vars(vars)).await?;
     let dynamo = ugc_dynamo::client_from_config(&start.sdk);
     let verifier = Verifier::new(start.common.require_auth().unwrap_or_else(|e| e.exit())).await?;
     let state = web::Data::new(AppState::new(start.config, &start.sdk, dynamo).await?);

@@ -62,10 +62,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let secret = match (
             vars.raw(&var::INGEST_SECRET),

@@ -7,7 +7,7 @@ use ugc_web::{Application, Startup};
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let start = Startup::begin(|_| Config::from_env()).await?;
+    let start = Startup::begin(|_, vars| Config::from_vars(vars)).await?;
     let dynamo = ugc_dynamo::client_from_config(&start.sdk);
     let state = web::Data::new(AppState::new(start.config, &start.sdk, dynamo).await?);
     let reconciler = spawn_reconciler(state.clone());

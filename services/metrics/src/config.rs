@@ -51,10 +51,6 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::process())
-    }
-
     pub fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
         let stream_table_name: String = vars.required(&var::STREAM_TABLE_NAME)?;
         let region: String = vars.required(&var::REGION)?;

@@ -7,7 +7,7 @@ use ugc_web::{Application, Startup, Verifier};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let start = Startup::begin(|_| Config::from_env()).await?;
+    let start = Startup::begin(|_, vars| Config::from_vars(vars)).await?;
     let auth = start
         .common
         .require_auth()
