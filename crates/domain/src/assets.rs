@@ -16,6 +16,25 @@ pub fn channel_asset_id(sub: &str, namespace: Option<Uuid>) -> Uuid {
     )
 }
 
+/// The value of `all` whose name is `s`; otherwise upstream's message naming the `field` and the
+/// acceptable values (`kinds`, in `all`'s order).
+fn one_of<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    s: &str,
+    field: &str,
+    kinds: &str,
+) -> Result<T, InvalidValue> {
+    all.iter().copied().find(|v| name(*v) == s).ok_or_else(|| {
+        let acceptable: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+        InvalidValue(format!(
+            "Invalid value provided for {field}: {}. Acceptable {kinds} are {}.",
+            if s.is_empty() { "-" } else { s },
+            acceptable.join(", ")
+        ))
+    })
+}
+
 /// Which asset an upload or deletion is about; the S3 key is `<channelAssetId>/<asset type>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AssetType {
@@ -27,14 +46,7 @@ impl AssetType {
     pub const ALL: [AssetType; 2] = [Self::Avatar, Self::Banner];
 
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        match s {
-            "avatar" => Ok(Self::Avatar),
-            "banner" => Ok(Self::Banner),
-            _ => Err(InvalidValue(format!(
-                "Invalid value provided for assetType: {}. Acceptable asset types are avatar, banner.",
-                if s.is_empty() { "-" } else { s }
-            ))),
-        }
+        one_of(&Self::ALL, Self::as_str, s, "assetType", "asset types")
     }
 
     pub fn as_str(self) -> &'static str {
@@ -65,16 +77,10 @@ pub enum ImageContentType {
 }
 
 impl ImageContentType {
+    pub const ALL: [ImageContentType; 3] = [Self::Jpeg, Self::Jpg, Self::Png];
+
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
-        match s {
-            "image/jpeg" => Ok(Self::Jpeg),
-            "image/jpg" => Ok(Self::Jpg),
-            "image/png" => Ok(Self::Png),
-            _ => Err(InvalidValue(format!(
-                "Invalid value provided for contentType: {}. Acceptable content types are image/jpeg, image/jpg, image/png.",
-                if s.is_empty() { "-" } else { s }
-            ))),
-        }
+        one_of(&Self::ALL, Self::as_str, s, "contentType", "content types")
     }
 
     pub fn as_str(self) -> &'static str {
