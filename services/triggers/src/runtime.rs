@@ -25,6 +25,26 @@ pub fn load<T>(config: Result<T, ConfigError>) -> Result<T, lambda_runtime::Erro
     })
 }
 
+/// Runs a Cognito trigger: logging and `config` checked before the first event, then each event's
+/// JSON through `handle`; an `Err` goes back to Cognito, which refuses the operation with it.
+pub async fn run_trigger<C, F>(
+    config: Result<C, ConfigError>,
+    handle: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(&C, serde_json::Value) -> Result<serde_json::Value, String>,
+{
+    init_logging();
+    let config = &load(config)?;
+    let handle = &handle;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            handle(config, event.payload)
+        },
+    ))
+    .await
+}
+
 /// Loads the shared AWS configuration (region, credentials, `AWS_ENDPOINT_URL*`) once per process.
 pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
