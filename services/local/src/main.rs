@@ -37,8 +37,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if !matches!(command, "serve" | "seed" | "stream") {
-        eprintln!("ugc-local: unknown command {command:?}\n\n{USAGE}");
-        return ExitCode::from(2);
+        return Failure::Usage(format!("unknown command {command:?}")).report();
     }
     if command == "serve" && std::env::var_os("RUST_LOG").is_none() {
         // Before any thread exists. Request logs stay; the SDKs' and servers' chatter goes.
@@ -52,10 +51,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("ugc-local: cannot start a runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return Failure::Runtime(format!("cannot start a runtime: {e}")).report(),
     };
     let result = runtime.block_on(async move {
         match command {
@@ -66,20 +62,29 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("ugc-local: {message}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Runtime(message)) => {
-            eprintln!("ugc-local: {message}");
-            ExitCode::FAILURE
-        }
+        Err(failure) => failure.report(),
     }
 }
 
 enum Failure {
     Usage(String),
     Runtime(String),
+}
+
+impl Failure {
+    /// Prints the failure; the exit status is 2 (after the usage) for a wrong command line.
+    fn report(self) -> ExitCode {
+        match self {
+            Self::Usage(message) => {
+                eprintln!("ugc-local: {message}\n\n{USAGE}");
+                ExitCode::from(2)
+            }
+            Self::Runtime(message) => {
+                eprintln!("ugc-local: {message}");
+                ExitCode::FAILURE
+            }
+        }
+    }
 }
 
 impl From<anyhow::Error> for Failure {
