@@ -108,6 +108,33 @@ pub fn verify(
         ));
     }
 
+    if !signature_matches(req, body, &auth, amz_date, secret_access_key)? {
+        return Err(AwsError::new(
+            403,
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. \
+             Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        ));
+    }
+
+    Ok(SigInfo {
+        access_key_id: auth.access_key_id,
+        date: auth.date,
+        region: auth.region,
+        service: auth.service,
+        amz_date: amz_date.to_owned(),
+        signed_headers: auth.signed_headers,
+    })
+}
+
+/// Recomputes the request's signature from its canonical form and compares it with the one sent.
+fn signature_matches(
+    req: &RequestParts<'_>,
+    body: &[u8],
+    auth: &Authorization,
+    amz_date: &str,
+    secret_access_key: &str,
+) -> Result<bool, AwsError> {
     let payload_hash = payload_hash(req, body)?;
     let canonical_headers = canonical_headers(req, &auth.signed_headers)?;
     let canonical_query = canonical_query(req.query);
@@ -125,7 +152,7 @@ pub fn verify(
     }
     candidates.push(req.path.to_owned());
 
-    let matched = candidates.iter().any(|canonical_uri| {
+    Ok(candidates.iter().any(|canonical_uri| {
         let canonical_request = format!(
             "{}\n{}\n{}\n{}\n{}\n{}",
             req.method,
@@ -147,24 +174,7 @@ pub fn verify(
             hex::encode(expected.as_ref()).as_bytes(),
             auth.signature.as_bytes(),
         )
-    });
-    if !matched {
-        return Err(AwsError::new(
-            403,
-            "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided. \
-             Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-        ));
-    }
-
-    Ok(SigInfo {
-        access_key_id: auth.access_key_id,
-        date: auth.date,
-        region: auth.region,
-        service: auth.service,
-        amz_date: amz_date.to_owned(),
-        signed_headers: auth.signed_headers,
-    })
+    }))
 }
 
 /// Convenience for actix handlers: [`verify`] on the request and its body.
