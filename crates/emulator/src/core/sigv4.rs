@@ -397,19 +397,19 @@ mod tests {
         )
     }
 
+    /// The headers of the test suite's "get-vanilla" requests, with `authorization`.
+    fn vanilla_headers(authorization: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("Host", "example.amazonaws.com"),
+            ("X-Amz-Date", "20150830T123600Z"),
+            ("Authorization", authorization),
+        ]
+    }
+
     #[test]
     fn accepts_the_get_vanilla_test_suite_vector() {
         let auth = get_vanilla("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
-        let req = parts(
-            "GET",
-            "/",
-            "",
-            vec![
-                ("Host", "example.amazonaws.com"),
-                ("X-Amz-Date", "20150830T123600Z"),
-                ("Authorization", &auth),
-            ],
-        );
+        let req = parts("GET", "/", "", vanilla_headers(&auth));
         let info = verify(&req, b"", AKID, SECRET).expect("valid signature");
         assert_eq!(info.service, "service");
         assert_eq!(info.region, "us-east-1");
@@ -420,11 +420,7 @@ mod tests {
     #[test]
     fn refuses_a_wrong_secret_and_a_tampered_request() {
         let auth = get_vanilla("5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
-        let headers = vec![
-            ("Host", "example.amazonaws.com"),
-            ("X-Amz-Date", "20150830T123600Z"),
-            ("Authorization", auth.as_str()),
-        ];
+        let headers = vanilla_headers(&auth);
         let req = parts("GET", "/", "", headers.clone());
         let err = verify(&req, b"", AKID, "not-the-secret").unwrap_err();
         assert_eq!(err.code, "InvalidSignatureException");
@@ -448,11 +444,7 @@ mod tests {
             "GET",
             "/",
             "Param2=value2&Param1=value1",
-            vec![
-                ("Host", "example.amazonaws.com"),
-                ("X-Amz-Date", "20150830T123600Z"),
-                ("Authorization", &auth),
-            ],
+            vanilla_headers(&auth),
         );
         assert!(verify(&req, b"", AKID, SECRET).is_ok());
     }

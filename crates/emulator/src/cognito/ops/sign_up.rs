@@ -99,8 +99,7 @@ impl Cognito {
         attributes: &BTreeMap<String, String>,
     ) -> Result<(Pool, Client), AwsError> {
         self.store.read(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, c) = signed_client(s, input, client_id, username)?;
             p.policy.check(password)?;
             check_required(p, attributes)?;
             let key = p.user_key(username);
@@ -180,8 +179,7 @@ impl Cognito {
         let code = input.str_req("ConfirmationCode")?;
         let force_alias = input.bool_opt("ForceAliasCreation")?.unwrap_or(false);
         self.store.write(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, _) = signed_client(s, input, client_id, username)?;
             let pool_id = p.id.clone();
             let p = pool_mut(s, &pool_id)?;
             let key = p.user_key(username);
@@ -218,8 +216,7 @@ impl Cognito {
         let username = input.str_req("Username")?;
         let client_metadata = input.string_map("ClientMetadata")?;
         let (pool, client, user) = self.store.read(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, c) = signed_client(s, input, client_id, username)?;
             let user = p
                 .users
                 .get(&p.user_key(username))
