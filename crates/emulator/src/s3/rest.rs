@@ -135,9 +135,7 @@ fn method_not_allowed() -> S3Error {
 }
 
 fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
+    wire::header(req, "content-type")
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
@@ -157,10 +155,7 @@ fn xml_response<T: serde::Serialize>(
 
 /// CORS preflight: S3 answers for any origin here (the upstream bucket allows the SPA's origins).
 fn preflight(req: &HttpRequest) -> HttpResponse {
-    let headers = req
-        .headers()
-        .get("access-control-request-headers")
-        .and_then(|v| v.to_str().ok())
+    let headers = wire::header(req, "access-control-request-headers")
         .unwrap_or("*")
         .to_owned();
     ok(StatusCode::OK, req)
@@ -192,12 +187,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, S3Error> {
 
 /// Removes the aws-chunked framing of streaming uploads (docs/wire-protocols.md §11.5).
 fn decode_body(req: &HttpRequest, body: Bytes) -> Result<Bytes, S3Error> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| wire::header(req, name).unwrap_or_default();
     let chunked = header("content-encoding").contains("aws-chunked")
         || header("x-amz-content-sha256").starts_with("STREAMING-");
     if chunked {
@@ -587,11 +577,7 @@ fn put_object(
             "The emulator does not implement CopyObject",
         ));
     }
-    if req
-        .headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        == Some("*")
+    if wire::header(req, "if-none-match") == Some("*")
         && shared.s3.get_object(bucket, key, None).is_ok()
     {
         return Err(S3Error::new(
@@ -607,11 +593,7 @@ fn put_object(
             metadata.insert(meta.to_owned(), v.to_owned());
         }
     }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = wire::header(req, "content-type").map(str::to_owned);
     let version = shared.s3.put_object(
         bucket,
         key,

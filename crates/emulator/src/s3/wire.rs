@@ -137,14 +137,14 @@ pub fn base_response(
     builder
 }
 
+/// A request header as text (`None` when missing or not visible ASCII).
+pub fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// `Access-Control-Allow-Origin` (the request's origin, else `*`) and the exposed headers.
 pub fn cors(builder: &mut HttpResponseBuilder, req: &HttpRequest) {
-    let origin = req
-        .headers()
-        .get("origin")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*")
-        .to_owned();
+    let origin = header(req, "origin").unwrap_or("*").to_owned();
     if origin != "*" {
         builder.insert_header(("Vary", "Origin"));
     }
