@@ -3,6 +3,7 @@
 
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use time::OffsetDateTime;
+use ugc_domain::{Email, Username};
 
 use crate::sdk_error::{already_gone_is_ok, transient_variants, Failure, FromSdk as _};
 use crate::time_util::from_smithy;
@@ -141,20 +142,20 @@ impl IdentityClient {
     /// `SignUp` with the e-mail attribute.
     pub async fn sign_up(
         &self,
-        username: &str,
+        username: &Username,
         password: &str,
-        email: &str,
+        email: &Email,
     ) -> Result<SignUpOutcome, IdentityError> {
         let email = AttributeType::builder()
             .name("email")
-            .value(email)
+            .value(email.as_str())
             .build()
             .map_err(|err| IdentityError::Unexpected(err.to_string()))?;
         let output = self
             .client
             .sign_up()
             .client_id(&self.client_id)
-            .username(username)
+            .username(username.as_str())
             .password(password)
             .user_attributes(email)
             .send()

@@ -132,11 +132,7 @@ pub async fn register(
     }
     let signed_up = state
         .identity
-        .sign_up(
-            input.username.as_str(),
-            input.password,
-            input.email.as_str(),
-        )
+        .sign_up(&input.username, input.password, &input.email)
         .await
         .map_err(|e| cognito_refusal(&e, ErrorCode::AccountRegistrationException, true))?;
     let profile = NewProfile {
