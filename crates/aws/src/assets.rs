@@ -12,7 +12,7 @@ use serde::Serialize;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::sdk_error::{transient_variants, Failure, FromSdk as _};
 use crate::time_util::iso_millis;
 
 #[derive(Debug, thiserror::Error)]
@@ -272,7 +272,7 @@ impl AssetsClient {
             .key(key)
             .send()
             .await
-            .map_err(|err| AssetsError::from(classify(err)))?;
+            .map_err(AssetsError::from_sdk)?;
         Ok(())
     }
 
@@ -290,7 +290,7 @@ impl AssetsClient {
             .send();
         let mut deleted = 0;
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| AssetsError::from(classify(err)))?;
+            let page = page.map_err(AssetsError::from_sdk)?;
             let objects = page
                 .contents()
                 .iter()
@@ -314,7 +314,7 @@ impl AssetsClient {
                 .delete(delete)
                 .send()
                 .await
-                .map_err(|err| AssetsError::from(classify(err)))?;
+                .map_err(AssetsError::from_sdk)?;
             if let Some(error) = output.errors().first() {
                 return Err(AssetsError::Unexpected(format!(
                     "DeleteObjects failed for {}: {} {}",

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_ivschat::types::ChatTokenCapability;
+use ugc_domain::ChatRoomArn;
 
-use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::sdk_error::{already_gone_is_ok, transient_variants, Failure, FromSdk as _};
 use crate::time_util::{from_smithy, iso_millis};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,15 +32,6 @@ impl From<Failure> for ChatError {
             _ => Self::from_failure_or(failure, |other| ChatError::Unexpected(other.describe())),
         }
     }
-}
-
-fn map_err<E>(
-    err: aws_sdk_ivschat::error::SdkError<E, aws_sdk_ivschat::config::http::HttpResponse>,
-) -> ChatError
-where
-    E: aws_sdk_ivschat::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    classify(err).into()
 }
 
 /// What a chat token allows beyond receiving messages.
@@ -96,7 +88,7 @@ impl ChatClient {
         &self,
         name: &str,
         tags: HashMap<String, String>,
-    ) -> Result<String, ChatError> {
+    ) -> Result<ChatRoomArn, ChatError> {
         let output = self
             .client
             .create_room()
@@ -104,30 +96,34 @@ impl ChatClient {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(map_err)?;
-        output
+            .map_err(ChatError::from_sdk)?;
+        let arn = output
             .arn()
             .filter(|arn| !arn.is_empty())
-            .map(str::to_owned)
-            .ok_or_else(|| ChatError::Unexpected("CreateRoom returned no room ARN".to_owned()))
+            .ok_or_else(|| ChatError::Unexpected("CreateRoom returned no room ARN".to_owned()))?;
+        ChatRoomArn::parse(arn).map_err(|e| {
+            ChatError::Unexpected(format!("CreateRoom returned a malformed room ARN: {e}"))
+        })
     }
 
     /// `DeleteRoom`. A room that no longer exists counts as deleted.
-    pub async fn delete_room(&self, room_arn: &str) -> Result<(), ChatError> {
-        match self.client.delete_room().identifier(room_arn).send().await {
-            Ok(_) => Ok(()),
-            Err(err) => match map_err(err) {
-                ChatError::NotFound => Ok(()),
-                other => Err(other),
-            },
-        }
+    pub async fn delete_room(&self, room_arn: &ChatRoomArn) -> Result<(), ChatError> {
+        let result = self
+            .client
+            .delete_room()
+            .identifier(room_arn.as_str())
+            .send()
+            .await;
+        already_gone_is_ok(result.map_err(ChatError::from_sdk), |e| {
+            matches!(e, ChatError::NotFound)
+        })
     }
 
     /// `CreateChatToken`. With no capabilities the request carries no `capabilities` member at all
     /// (a view-only token, as upstream sends for anonymous viewers); empty attributes are left out too.
     pub async fn create_chat_token(
         &self,
-        room_arn: &str,
+        room_arn: &ChatRoomArn,
         user_id: &str,
         attributes: HashMap<String, String>,
         capabilities: &[ChatCapability],
@@ -136,7 +132,7 @@ impl ChatClient {
         let output = self
             .client
             .create_chat_token()
-            .room_identifier(room_arn)
+            .room_identifier(room_arn.as_str())
             .user_id(user_id)
             .set_attributes((!attributes.is_empty()).then_some(attributes))
             .set_capabilities(
@@ -146,7 +142,7 @@ impl ChatClient {
             .session_duration_in_minutes(session_minutes)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(ChatError::from_sdk)?;
         let time = |value: Option<&aws_smithy_types::DateTime>, what: &str| {
             value
                 .and_then(from_smithy)
@@ -170,37 +166,37 @@ impl ChatClient {
     /// `DisconnectUser`: closes every connection of `user_id` in the room.
     pub async fn disconnect_user(
         &self,
-        room_arn: &str,
+        room_arn: &ChatRoomArn,
         user_id: &str,
         reason: &str,
     ) -> Result<(), ChatError> {
         self.client
             .disconnect_user()
-            .room_identifier(room_arn)
+            .room_identifier(room_arn.as_str())
             .user_id(user_id)
             .set_reason((!reason.is_empty()).then(|| reason.to_owned()))
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(ChatError::from_sdk)?;
         Ok(())
     }
 
     /// `SendEvent` to every connection of the room; returns the event id.
     pub async fn send_event(
         &self,
-        room_arn: &str,
+        room_arn: &ChatRoomArn,
         event_name: &str,
         attributes: HashMap<String, String>,
     ) -> Result<String, ChatError> {
         let output = self
             .client
             .send_event()
-            .room_identifier(room_arn)
+            .room_identifier(room_arn.as_str())
             .event_name(event_name)
             .set_attributes((!attributes.is_empty()).then_some(attributes))
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(ChatError::from_sdk)?;
         Ok(output.id().unwrap_or_default().to_owned())
     }
 }

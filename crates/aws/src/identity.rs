@@ -3,8 +3,9 @@
 
 use aws_sdk_cognitoidentityprovider::types::AttributeType;
 use time::OffsetDateTime;
+use ugc_domain::{Email, Username};
 
-use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::sdk_error::{already_gone_is_ok, transient_variants, Failure, FromSdk as _};
 use crate::time_util::from_smithy;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,22 +50,6 @@ impl From<Failure> for IdentityError {
             other => IdentityError::Unexpected(other.describe()),
         })
     }
-}
-
-fn map_err<E>(
-    err: aws_sdk_cognitoidentityprovider::error::SdkError<
-        E,
-        aws_sdk_cognitoidentityprovider::config::http::HttpResponse,
-    >,
-) -> IdentityError
-where
-    E: aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
-    classify(err).into()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,25 +142,25 @@ impl IdentityClient {
     /// `SignUp` with the e-mail attribute.
     pub async fn sign_up(
         &self,
-        username: &str,
+        username: &Username,
         password: &str,
-        email: &str,
+        email: &Email,
     ) -> Result<SignUpOutcome, IdentityError> {
         let email = AttributeType::builder()
             .name("email")
-            .value(email)
+            .value(email.as_str())
             .build()
             .map_err(|err| IdentityError::Unexpected(err.to_string()))?;
         let output = self
             .client
             .sign_up()
             .client_id(&self.client_id)
-            .username(username)
+            .username(username.as_str())
             .password(password)
             .user_attributes(email)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(IdentityError::from_sdk)?;
         let user_sub = output.user_sub();
         if user_sub.is_empty() {
             return Err(IdentityError::Unexpected(format!(
@@ -196,7 +181,7 @@ impl IdentityClient {
             .username(username)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(IdentityError::from_sdk)?;
         Ok(())
     }
 
@@ -219,7 +204,7 @@ impl IdentityClient {
             .user_attributes(attribute)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(IdentityError::from_sdk)?;
         Ok(())
     }
 
@@ -232,7 +217,10 @@ impl IdentityClient {
             .username(username)
             .send()
             .await;
-        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
+        already_gone_is_ok(
+            result.map_err(IdentityError::from_sdk),
+            IdentityError::is_user_not_found,
+        )
     }
 
     /// `AdminDeleteUser`. A user that no longer exists counts as deleted, so a retried account
@@ -250,7 +238,7 @@ impl IdentityClient {
             .username(username)
             .send()
             .await;
-        match result.map_err(map_err) {
+        match result.map_err(IdentityError::from_sdk) {
             Ok(_) => Ok(UserDeletion::Deleted),
             Err(err) if err.is_user_not_found() => Ok(UserDeletion::AlreadyGone),
             Err(err) => Err(err),
@@ -273,7 +261,7 @@ impl IdentityClient {
             .set_pagination_token(pagination_token)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(IdentityError::from_sdk)?;
         let users = out
             .users()
             .iter()
@@ -306,13 +294,9 @@ impl IdentityClient {
             .username(username)
             .send()
             .await;
-        ignore_user_not_found(result.map(|_| ()).map_err(map_err))
-    }
-}
-
-fn ignore_user_not_found(result: Result<(), IdentityError>) -> Result<(), IdentityError> {
-    match result {
-        Err(err) if err.is_user_not_found() => Ok(()),
-        other => other,
+        already_gone_is_ok(
+            result.map_err(IdentityError::from_sdk),
+            IdentityError::is_user_not_found,
+        )
     }
 }

@@ -473,27 +473,7 @@ impl ProductsClient {
             .as_deref()
             .filter(|m| !m.is_empty())
             .unwrap_or(self.config.marketplace.as_str());
-        let mut body = serde_json::json!({
-            "keywords": query.keywords,
-            "partnerTag": credentials.partner_tag,
-            "marketplace": marketplace,
-            "itemCount": ITEM_COUNT,
-            "resources": RESOURCES,
-        });
-        if let Some(object) = body.as_object_mut() {
-            if let Some(page) = query.page {
-                object.insert("itemPage".into(), page.into());
-            }
-            if let Some(sort) = query.sort.filter(|s| !s.is_empty()) {
-                object.insert("sortBy".into(), sort.into());
-            }
-            if let Some(language) = query.language.filter(|l| !l.is_empty()) {
-                object.insert(
-                    "languagesOfPreference".into(),
-                    serde_json::json!([language]),
-                );
-            }
-        }
+        let body = search_body(credentials, marketplace, query);
         let url = format!(
             "{}/catalog/v1/searchItems",
             self.config.api_base_url.trim_end_matches('/')
@@ -514,35 +494,72 @@ impl ProductsClient {
             })?;
             return Ok(map_search_result(parsed, query.tracking_id));
         }
-        let header_retry_after = retry_after_header(&response);
-        let error: wire::ApiError = response.json().await.unwrap_or_default();
-        let describe = || {
-            format!(
-                "HTTP {status} {} {}: {}",
-                error.kind.as_deref().unwrap_or("-"),
-                error.reason.as_deref().unwrap_or("-"),
-                error.message.as_deref().unwrap_or_default()
-            )
-        };
-        Err(match status.as_u16() {
-            404 => {
-                return Ok(SearchResult {
-                    total_count: Some(0),
-                    items: Vec::new(),
-                })
-            }
-            401 => SearchFailure::TokenRejected(describe()),
-            403 => SearchFailure::Failed(ProductsError::Unauthorized(describe())),
-            429 => SearchFailure::Failed(ProductsError::Throttled {
-                retry_after: error
-                    .retry_after_seconds
-                    .map(Duration::from_secs)
-                    .or(header_retry_after),
-            }),
-            500.. => SearchFailure::Failed(ProductsError::Unavailable(describe())),
-            _ => SearchFailure::Failed(ProductsError::Other(describe())),
-        })
+        search_refusal(response).await
     }
+}
+
+/// The `searchItems` request body.
+fn search_body(
+    credentials: &CreatorsCredentials,
+    marketplace: &str,
+    query: &ProductQuery<'_>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "keywords": query.keywords,
+        "partnerTag": credentials.partner_tag,
+        "marketplace": marketplace,
+        "itemCount": ITEM_COUNT,
+        "resources": RESOURCES,
+    });
+    if let Some(object) = body.as_object_mut() {
+        if let Some(page) = query.page {
+            object.insert("itemPage".into(), page.into());
+        }
+        if let Some(sort) = query.sort.filter(|s| !s.is_empty()) {
+            object.insert("sortBy".into(), sort.into());
+        }
+        if let Some(language) = query.language.filter(|l| !l.is_empty()) {
+            object.insert(
+                "languagesOfPreference".into(),
+                serde_json::json!([language]),
+            );
+        }
+    }
+    body
+}
+
+/// What a non-2xx `searchItems` answer means: 404 is an empty result, 401 a token to renew, the
+/// rest a failure.
+async fn search_refusal(response: reqwest::Response) -> Result<SearchResult, SearchFailure> {
+    let status = response.status();
+    let header_retry_after = retry_after_header(&response);
+    let error: wire::ApiError = response.json().await.unwrap_or_default();
+    let describe = || {
+        format!(
+            "HTTP {status} {} {}: {}",
+            error.kind.as_deref().unwrap_or("-"),
+            error.reason.as_deref().unwrap_or("-"),
+            error.message.as_deref().unwrap_or_default()
+        )
+    };
+    Err(match status.as_u16() {
+        404 => {
+            return Ok(SearchResult {
+                total_count: Some(0),
+                items: Vec::new(),
+            })
+        }
+        401 => SearchFailure::TokenRejected(describe()),
+        403 => SearchFailure::Failed(ProductsError::Unauthorized(describe())),
+        429 => SearchFailure::Failed(ProductsError::Throttled {
+            retry_after: error
+                .retry_after_seconds
+                .map(Duration::from_secs)
+                .or(header_retry_after),
+        }),
+        500.. => SearchFailure::Failed(ProductsError::Unavailable(describe())),
+        _ => SearchFailure::Failed(ProductsError::Other(describe())),
+    })
 }
 
 fn transport_error(err: reqwest::Error) -> ProductsError {

@@ -112,6 +112,19 @@ where
     }
 }
 
+/// The error enums built from a [`Failure`]: `.map_err(ChatError::from_sdk)` classifies an SDK
+/// error and maps it in one step.
+pub(crate) trait FromSdk: From<Failure> {
+    fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        classify(err).into()
+    }
+}
+
+impl<T: From<Failure>> FromSdk for T {}
+
 /// IVS puts its error text in `exceptionMessage`, which the SDK's generic error metadata does not
 /// read; take it from the JSON body so callers get IVS's message (e.g. for `Validation`).
 fn body_message(response: &HttpResponse) -> Option<String> {
@@ -153,6 +166,19 @@ macro_rules! transient_variants {
     )+};
 }
 pub(crate) use transient_variants;
+
+/// The result of an idempotent delete (or revoke): a resource that is already gone, as `gone`
+/// recognises it, counts as done, so a retried deletion completes.
+pub(crate) fn already_gone_is_ok<T, E>(
+    result: Result<T, E>,
+    gone: impl FnOnce(&E) -> bool,
+) -> Result<(), E> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if gone(&err) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
 
 #[cfg(test)]
 mod tests {

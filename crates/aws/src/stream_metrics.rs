@@ -3,7 +3,7 @@
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use time::OffsetDateTime;
 
-use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::sdk_error::{transient_variants, Failure, FromSdk as _};
 use crate::time_util::{from_smithy, to_smithy};
 
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +163,7 @@ impl StreamMetricsClient {
             .send();
         let mut results: Vec<MetricResult> = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| MetricsError::from(classify(err)))?;
+            let page = page.map_err(MetricsError::from_sdk)?;
             for result in page.metric_data_results() {
                 let id = result.id().unwrap_or_default();
                 let timestamps = result

@@ -9,7 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use ugc_domain::{ChannelArn, StreamId};
 
-use crate::sdk_error::{classify, transient_variants, Failure};
+use crate::sdk_error::{already_gone_is_ok, transient_variants, Failure, FromSdk as _};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoError {
@@ -54,13 +54,11 @@ impl From<Failure> for VideoError {
     }
 }
 
-fn map_err<E>(
-    err: aws_sdk_ivs::error::SdkError<E, aws_sdk_ivs::config::http::HttpResponse>,
-) -> VideoError
-where
-    E: aws_sdk_ivs::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    classify(err).into()
+/// A channel ARN from an IVS answer; a malformed one is an unexpected failure of `operation`.
+fn parse_channel_arn(arn: &str, operation: &str) -> Result<ChannelArn, VideoError> {
+    ChannelArn::parse(arn).map_err(|e| {
+        VideoError::Unexpected(format!("{operation} returned a malformed channel ARN: {e}"))
+    })
 }
 
 /// Bounded exponential backoff with jitter, for calls the API retries itself (PutMetadata).
@@ -108,7 +106,7 @@ impl Backoff {
 /// What `CreateChannel` returns that the channels table keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CreatedChannel {
-    pub channel_arn: String,
+    pub channel_arn: ChannelArn,
     pub ingest_endpoint: String,
     pub playback_url: String,
     pub stream_key_arn: String,
@@ -223,7 +221,7 @@ impl VideoClient {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(VideoError::from_sdk)?;
         let channel = output.channel();
         let key = output.stream_key();
         let field = |value: Option<&str>, what: &str| {
@@ -232,8 +230,9 @@ impl VideoClient {
                 .map(str::to_owned)
                 .ok_or_else(|| VideoError::Unexpected(format!("CreateChannel returned no {what}")))
         };
+        let channel_arn = field(channel.and_then(|c| c.arn()), "channel ARN")?;
         Ok(CreatedChannel {
-            channel_arn: field(channel.and_then(|c| c.arn()), "channel ARN")?,
+            channel_arn: parse_channel_arn(&channel_arn, "CreateChannel")?,
             ingest_endpoint: field(channel.and_then(|c| c.ingest_endpoint()), "ingest endpoint")?,
             playback_url: field(channel.and_then(|c| c.playback_url()), "playback URL")?,
             stream_key_arn: field(key.and_then(|k| k.arn()), "stream key ARN")?,
@@ -244,19 +243,15 @@ impl VideoClient {
     /// `DeleteChannel`. A channel that no longer exists counts as deleted; a live one is `Conflict`
     /// (stop the stream first).
     pub async fn delete_channel(&self, channel_arn: &ChannelArn) -> Result<(), VideoError> {
-        match self
+        let result = self
             .client
             .delete_channel()
             .arn(channel_arn.as_str())
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) => match map_err(err) {
-                VideoError::NotFound => Ok(()),
-                other => Err(other),
-            },
-        }
+            .await;
+        already_gone_is_ok(result.map_err(VideoError::from_sdk), |e| {
+            matches!(e, VideoError::NotFound)
+        })
     }
 
     /// `StopStream`. `Ok(false)` when the channel was not broadcasting.
@@ -269,7 +264,7 @@ impl VideoClient {
             .await
         {
             Ok(_) => Ok(true),
-            Err(err) => match map_err(err) {
+            Err(err) => match VideoError::from_sdk(err) {
                 VideoError::NotBroadcasting => Ok(false),
                 other => Err(other),
             },
@@ -286,7 +281,7 @@ impl VideoClient {
             .channel_arn(channel_arn.as_str())
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(VideoError::from_sdk)?;
         let key = output.stream_key();
         match (key.and_then(|k| k.arn()), key.and_then(|k| k.value())) {
             (Some(arn), Some(value)) if !arn.is_empty() && !value.is_empty() => Ok(StreamKey {
@@ -301,19 +296,15 @@ impl VideoClient {
 
     /// `DeleteStreamKey`. A key that no longer exists counts as deleted.
     pub async fn delete_stream_key(&self, stream_key_arn: &str) -> Result<(), VideoError> {
-        match self
+        let result = self
             .client
             .delete_stream_key()
             .arn(stream_key_arn)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) => match map_err(err) {
-                VideoError::NotFound => Ok(()),
-                other => Err(other),
-            },
-        }
+            .await;
+        already_gone_is_ok(result.map_err(VideoError::from_sdk), |e| {
+            matches!(e, VideoError::NotFound)
+        })
     }
 
     /// `PutMetadata`, retried with [`Backoff`] while IVS throttles (5 TPS per channel). The SDK's own
@@ -337,7 +328,7 @@ impl VideoClient {
                 )
                 .send()
                 .await;
-            match result.map_err(map_err) {
+            match result.map_err(VideoError::from_sdk) {
                 Ok(_) => return Ok(()),
                 Err(VideoError::Throttled) if retry + 1 < attempts => {
                     let delay = self.put_metadata_backoff.delay(retry);
@@ -367,7 +358,7 @@ impl VideoClient {
         {
             Ok(output) => output,
             Err(err) => {
-                return match map_err(err) {
+                return match VideoError::from_sdk(err) {
                     VideoError::NotFound => Ok(None),
                     other => Err(other),
                 }
@@ -404,7 +395,8 @@ impl VideoClient {
     }
 
     /// ARNs of every channel IVS reports as live (`ListStreams`, all pages), for the reconciler.
-    pub async fn list_live_channels(&self) -> Result<Vec<String>, VideoError> {
+    /// A malformed ARN fails the call (leaving it out could end a live session).
+    pub async fn list_live_channels(&self) -> Result<Vec<ChannelArn>, VideoError> {
         let mut pages = self
             .client
             .list_streams()
@@ -413,13 +405,10 @@ impl VideoClient {
             .send();
         let mut arns = Vec::new();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(map_err)?;
-            arns.extend(
-                page.streams()
-                    .iter()
-                    .filter_map(|stream| stream.channel_arn())
-                    .map(str::to_owned),
-            );
+            let page = page.map_err(VideoError::from_sdk)?;
+            for arn in page.streams().iter().filter_map(|s| s.channel_arn()) {
+                arns.push(parse_channel_arn(arn, "ListStreams")?);
+            }
         }
         Ok(arns)
     }

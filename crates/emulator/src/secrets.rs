@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::core::config::EmulatorConfig;
 use crate::core::error::AwsError;
 use crate::core::json::{self, BodyError};
-use crate::core::routing::{target_operation, TargetPrefix};
+use crate::core::routing::{target_operation, target_route};
 use crate::core::sigv4;
 use crate::core::store::Store;
 use crate::server::Shared;
@@ -454,12 +454,7 @@ impl Secrets {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/",
-        web::post()
-            .guard(TargetPrefix(TARGET_PREFIX))
-            .to(handle_operation),
-    );
+    cfg.route("/", target_route(TARGET_PREFIX).to(handle_operation));
 }
 
 async fn handle_operation(

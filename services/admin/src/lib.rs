@@ -100,7 +100,12 @@ pub fn tables_from_env() -> Result<TableNames, String> {
 
 /// The channels IVS reports as broadcasting right now.
 pub async fn live_channels(video: &VideoClient) -> anyhow::Result<HashSet<String>> {
-    Ok(video.list_live_channels().await?.into_iter().collect())
+    Ok(video
+        .list_live_channels()
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect())
 }
 
 /// Runs the migration against `tables`, with the live set from IVS.

@@ -67,7 +67,7 @@ impl AppState {
             .live_directory(ALL)
             .await
             .map_err(ReconcileError::Store)?;
-        let ivs_live: HashSet<String> = self
+        let ivs_live: HashSet<ChannelArn> = self
             .video
             .list_live_channels()
             .await
@@ -89,9 +89,9 @@ impl AppState {
                 .map(|s| (s.channel_arn.clone(), s.stream_id.clone()))
                 .collect();
             // Sessions no longer stored as live (ended, superseded) or back on IVS lose their mark.
-            marks.retain(|key, _| current.contains(key) && !ivs_live.contains(key.0.as_str()));
+            marks.retain(|key, _| current.contains(key) && !ivs_live.contains(&key.0));
             for key in current {
-                if ivs_live.contains(key.0.as_str()) {
+                if ivs_live.contains(&key.0) {
                     continue;
                 }
                 let since = marks.entry(key.clone()).or_insert_with(|| NotLiveSince {

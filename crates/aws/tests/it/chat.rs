@@ -6,8 +6,13 @@ use aws_sdk_ivschat::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use aws_smithy_types::DateTime;
 use ugc_aws::{ChatCapability, ChatClient, ChatError};
+use ugc_domain::ChatRoomArn;
 
 const ROOM: &str = "arn:aws:ivschat:us-west-2:123456789012:room/g1H2I3j4k5L6";
+
+fn room() -> ChatRoomArn {
+    ChatRoomArn::parse(ROOM).unwrap()
+}
 
 #[tokio::test]
 async fn chat_token_times_have_milliseconds() {
@@ -35,7 +40,7 @@ async fn chat_token_times_have_milliseconds() {
     let client = mock_client!(aws_sdk_ivschat, RuleMode::Sequential, [&rule]);
     let token = ChatClient::from_client(client)
         .create_chat_token(
-            ROOM,
+            &room(),
             "arn:aws:ivs:us-west-2:123456789012:channel/abcdABCDefgh",
             HashMap::from([("displayName".to_owned(), "alice".to_owned())]),
             &[ChatCapability::SendMessage, ChatCapability::DisconnectUser],
@@ -61,7 +66,7 @@ async fn view_only_token_sends_no_capabilities() {
         });
     let client = mock_client!(aws_sdk_ivschat, RuleMode::Sequential, [&rule]);
     ChatClient::from_client(client)
-        .create_chat_token(ROOM, "unknown-user-1", HashMap::new(), &[], 60)
+        .create_chat_token(&room(), "unknown-user-1", HashMap::new(), &[], 60)
         .await
         .unwrap();
 }
@@ -78,7 +83,7 @@ async fn unknown_room_is_not_found() {
     let client = mock_client!(aws_sdk_ivschat, RuleMode::Sequential, [&rule], |c| c
         .retry_config(RetryConfig::disabled()));
     let err = ChatClient::from_client(client)
-        .disconnect_user(ROOM, "user", "Kicked by moderator")
+        .disconnect_user(&room(), "user", "Kicked by moderator")
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::NotFound), "{err:?}");

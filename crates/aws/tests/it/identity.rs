@@ -3,6 +3,15 @@ use aws_sdk_cognitoidentityprovider::operation::sign_up::SignUpOutput;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use ugc_aws::{IdentityClient, IdentityError, SignUpOutcome};
+use ugc_domain::{Email, Username};
+
+fn alice() -> Username {
+    Username::parse("alice").unwrap()
+}
+
+fn alice_email() -> Email {
+    Email::parse("alice@example.com").unwrap()
+}
 
 fn cognito_error(code: &str, message: &str) -> Option<String> {
     Some(format!(r#"{{"__type":"{code}","message":"{message}"}}"#))
@@ -34,7 +43,7 @@ async fn sign_up_returns_sub_and_confirmation() {
                 .unwrap()
         });
     let outcome = identity(&[&rule])
-        .sign_up("alice", "Passw0rd!", "alice@example.com")
+        .sign_up(&alice(), "Passw0rd!", &alice_email())
         .await
         .unwrap();
     assert_eq!(
@@ -56,7 +65,7 @@ async fn cognito_error_name_and_message_are_kept() {
         )
         .build();
     let err = identity(&[&rule])
-        .sign_up("alice", "Passw0rd!", "alice@example.com")
+        .sign_up(&alice(), "Passw0rd!", &alice_email())
         .await
         .unwrap_err();
     match err {

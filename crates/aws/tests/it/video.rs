@@ -235,7 +235,7 @@ async fn live_channels_come_from_every_page() {
         .await
         .unwrap();
     assert_eq!(
-        arns,
+        arns.iter().map(ChannelArn::as_str).collect::<Vec<_>>(),
         [
             "arn:aws:ivs:us-west-2:1:channel/a",
             "arn:aws:ivs:us-west-2:1:channel/b",

@@ -225,64 +225,7 @@ impl Request {
         let mut ids = HashSet::new();
         let mut queries = Vec::with_capacity(list.len());
         for q in list {
-            let id = str_field(q, "Id")?
-                .ok_or_else(|| CwError::missing("MetricDataQueries.member.Id"))?;
-            let valid_id = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid_id {
-                return Err(CwError::invalid(format!(
-                    "The value {id} for parameter MetricDataQueries.member.Id is not valid: it must start with a lowercase letter and contain only letters, digits and underscores."
-                )));
-            }
-            if !ids.insert(id.to_owned()) {
-                return Err(CwError::invalid(format!(
-                    "The value {id} for parameter MetricDataQueries.member.Id is not unique."
-                )));
-            }
-            let stat = q.get("MetricStat").filter(|s| !s.is_null());
-            let expression = str_field(q, "Expression")?;
-            let kind = match (stat, expression) {
-                (Some(s), None) => {
-                    let metric = parse_metric(
-                        s.get("Metric")
-                            .ok_or_else(|| CwError::missing("MetricStat.Metric"))?,
-                    )?;
-                    let period =
-                        period_field(s)?.ok_or_else(|| CwError::missing("MetricStat.Period"))?;
-                    let stat = Stat::parse(
-                        str_field(s, "Stat")?.ok_or_else(|| CwError::missing("MetricStat.Stat"))?,
-                    )?;
-                    QueryKind::Stat(MetricStat {
-                        metric,
-                        period,
-                        stat,
-                    })
-                }
-                (None, Some(text)) => QueryKind::Expression {
-                    text: text.to_owned(),
-                    period: period_field(q)?,
-                },
-                _ => {
-                    return Err(CwError::new(
-                        400,
-                        "InvalidParameterCombination",
-                        format!(
-                        "Exactly one of MetricStat and Expression must be set in the query {id}."
-                    ),
-                    ))
-                }
-            };
-            let return_data = match q.get("ReturnData") {
-                None | Some(Json::Null) => true,
-                Some(Json::Bool(b)) => *b,
-                Some(_) => return Err(CwError::invalid("ReturnData must be a boolean.")),
-            };
-            queries.push(Query {
-                id: id.to_owned(),
-                label: str_field(q, "Label")?.map(str::to_owned),
-                return_data,
-                kind,
-            });
+            queries.push(Query::parse(q, &mut ids)?);
         }
         Ok(Self {
             queries,
@@ -291,6 +234,72 @@ impl Request {
             ascending,
             max_datapoints,
         })
+    }
+}
+
+impl Query {
+    /// One member of `MetricDataQueries`; its id must not be in `ids` yet.
+    fn parse(q: &Json, ids: &mut HashSet<String>) -> Result<Self, CwError> {
+        let id =
+            str_field(q, "Id")?.ok_or_else(|| CwError::missing("MetricDataQueries.member.Id"))?;
+        let valid_id = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_id {
+            return Err(CwError::invalid(format!(
+                "The value {id} for parameter MetricDataQueries.member.Id is not valid: it must start with a lowercase letter and contain only letters, digits and underscores."
+            )));
+        }
+        if !ids.insert(id.to_owned()) {
+            return Err(CwError::invalid(format!(
+                "The value {id} for parameter MetricDataQueries.member.Id is not unique."
+            )));
+        }
+        let kind = QueryKind::parse(q, id)?;
+        let return_data = match q.get("ReturnData") {
+            None | Some(Json::Null) => true,
+            Some(Json::Bool(b)) => *b,
+            Some(_) => return Err(CwError::invalid("ReturnData must be a boolean.")),
+        };
+        Ok(Query {
+            id: id.to_owned(),
+            label: str_field(q, "Label")?.map(str::to_owned),
+            return_data,
+            kind,
+        })
+    }
+}
+
+impl QueryKind {
+    /// Exactly one of `MetricStat` and `Expression` of the query `id`.
+    fn parse(q: &Json, id: &str) -> Result<Self, CwError> {
+        let stat = q.get("MetricStat").filter(|s| !s.is_null());
+        match (stat, str_field(q, "Expression")?) {
+            (Some(s), None) => {
+                let metric = parse_metric(
+                    s.get("Metric")
+                        .ok_or_else(|| CwError::missing("MetricStat.Metric"))?,
+                )?;
+                let period =
+                    period_field(s)?.ok_or_else(|| CwError::missing("MetricStat.Period"))?;
+                let stat = Stat::parse(
+                    str_field(s, "Stat")?.ok_or_else(|| CwError::missing("MetricStat.Stat"))?,
+                )?;
+                Ok(QueryKind::Stat(MetricStat {
+                    metric,
+                    period,
+                    stat,
+                }))
+            }
+            (None, Some(text)) => Ok(QueryKind::Expression {
+                text: text.to_owned(),
+                period: period_field(q)?,
+            }),
+            _ => Err(CwError::new(
+                400,
+                "InvalidParameterCombination",
+                format!("Exactly one of MetricStat and Expression must be set in the query {id}."),
+            )),
+        }
     }
 }
 

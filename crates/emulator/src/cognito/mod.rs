@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::core::config::EmulatorConfig;
 use crate::core::error::AwsError;
 use crate::core::json::{self, BodyError};
-use crate::core::routing::{target_operation, TargetPrefix};
+use crate::core::routing::{target_operation, target_route};
 use crate::core::sigv4;
 use crate::core::store::Store;
 use crate::server::Shared;
@@ -176,23 +176,18 @@ impl Cognito {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/",
-        web::post()
-            .guard(TargetPrefix(TARGET_PREFIX))
-            .to(handle_operation),
-    )
-    .route("/", web::method(Method::OPTIONS).to(preflight))
-    .route("/_emulator/outbox", web::get().to(outbox))
-    .route(
-        "/_emulator/outbox/{who}/latest",
-        web::get().to(outbox_latest),
-    )
-    .route("/{pool_id}/.well-known/jwks.json", web::get().to(jwks))
-    .route(
-        "/{pool_id}/.well-known/openid-configuration",
-        web::get().to(openid_configuration),
-    );
+    cfg.route("/", target_route(TARGET_PREFIX).to(handle_operation))
+        .route("/", web::method(Method::OPTIONS).to(preflight))
+        .route("/_emulator/outbox", web::get().to(outbox))
+        .route(
+            "/_emulator/outbox/{who}/latest",
+            web::get().to(outbox_latest),
+        )
+        .route("/{pool_id}/.well-known/jwks.json", web::get().to(jwks))
+        .route(
+            "/{pool_id}/.well-known/openid-configuration",
+            web::get().to(openid_configuration),
+        );
 }
 
 /// Browser clients (amazon-cognito-identity-js) call from another origin (docs/wire-protocols.md §0.3).

@@ -12,12 +12,18 @@ pub struct TargetPrefix(pub &'static str);
 
 impl Guard for TargetPrefix {
     fn check(&self, ctx: &GuardContext<'_>) -> bool {
-        ctx.head()
-            .headers()
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(self.0))
+        header(ctx, "x-amz-target").is_some_and(|v| v.starts_with(self.0))
     }
+}
+
+/// The route of an awsJson service: `POST /` with an `X-Amz-Target` starting with `prefix`.
+pub fn target_route(prefix: &'static str) -> actix_web::Route {
+    actix_web::web::post().guard(TargetPrefix(prefix))
+}
+
+/// A request header as text (absent when missing or not visible ASCII).
+fn header<'c>(ctx: &'c GuardContext<'_>, name: &str) -> Option<&'c str> {
+    ctx.head().headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The operation the last segment of `path` names (`/CreateRoom`, `/catalog/v1/searchItems`), for
@@ -53,10 +59,7 @@ pub struct SigningService(pub &'static str);
 
 impl Guard for SigningService {
     fn check(&self, ctx: &GuardContext<'_>) -> bool {
-        ctx.head()
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
+        header(ctx, "authorization")
             .and_then(signing_service)
             .is_some_and(|s| s == self.0)
     }

@@ -21,6 +21,18 @@ pub(super) struct Common {
 }
 
 pub(super) fn common(req: &HttpRequest, body: &Value) -> Result<Common, ApiError> {
+    let marketplace = marketplace(req, body)?;
+    let partner_tag = partner_tag(body, marketplace)?;
+    Ok(Common {
+        marketplace,
+        partner_tag: partner_tag.to_owned(),
+        language: language(body, marketplace)?,
+        resources: resources(body)?,
+    })
+}
+
+/// The `x-marketplace` header or the body's `marketplace` (they must agree when both are sent).
+fn marketplace(req: &HttpRequest, body: &Value) -> Result<&'static Marketplace, ApiError> {
     let header = req
         .headers()
         .get("x-marketplace")
@@ -41,7 +53,7 @@ pub(super) fn common(req: &HttpRequest, body: &Value) -> Result<Common, ApiError
             ))
         }
     };
-    let marketplace = MARKETPLACES
+    MARKETPLACES
         .iter()
         .find(|m| m.domain.eq_ignore_ascii_case(domain))
         .ok_or_else(|| {
@@ -49,7 +61,11 @@ pub(super) fn common(req: &HttpRequest, body: &Value) -> Result<Common, ApiError
                 "marketplace",
                 format!("The marketplace {domain} is not supported."),
             )
-        })?;
+        })
+}
+
+/// `partnerTag`: `<name>-<two digits>`.
+fn partner_tag<'b>(body: &'b Value, marketplace: &Marketplace) -> Result<&'b str, ApiError> {
     let partner_tag = body
         .get("partnerTag")
         .and_then(Value::as_str)
@@ -69,8 +85,13 @@ pub(super) fn common(req: &HttpRequest, body: &Value) -> Result<Common, ApiError
             ),
         ));
     }
-    let language = match body.get("languagesOfPreference") {
-        None | Some(Value::Null) => marketplace.languages.first().copied().unwrap_or("en_US"),
+    Ok(partner_tag)
+}
+
+/// `languagesOfPreference`: one language of the marketplace (by default its first).
+fn language(body: &Value, marketplace: &Marketplace) -> Result<&'static str, ApiError> {
+    match body.get("languagesOfPreference") {
+        None | Some(Value::Null) => Ok(marketplace.languages.first().copied().unwrap_or("en_US")),
         Some(Value::Array(list)) => match list.as_slice() {
             [Value::String(l)] => marketplace
                 .languages
@@ -82,44 +103,36 @@ pub(super) fn common(req: &HttpRequest, body: &Value) -> Result<Common, ApiError
                         "languagesOfPreference",
                         format!("The language {l} is not valid for {}.", marketplace.domain),
                     )
-                })?,
-            _ => {
-                return Err(ApiError::field(
-                    "languagesOfPreference",
-                    "languagesOfPreference must hold exactly one language.",
-                ))
-            }
-        },
-        Some(_) => {
-            return Err(ApiError::field(
+                }),
+            _ => Err(ApiError::field(
                 "languagesOfPreference",
-                "languagesOfPreference must be a list.",
-            ))
-        }
-    };
-    let resources = match body.get("resources") {
-        None | Some(Value::Null) => vec!["itemInfo.title".to_owned()],
-        Some(Value::Array(list)) => {
-            let mut out = Vec::new();
-            for r in list {
-                let r = r
-                    .as_str()
+                "languagesOfPreference must hold exactly one language.",
+            )),
+        },
+        Some(_) => Err(ApiError::field(
+            "languagesOfPreference",
+            "languagesOfPreference must be a list.",
+        )),
+    }
+}
+
+/// `resources`: known resource names (by default only the title).
+fn resources(body: &Value) -> Result<Vec<String>, ApiError> {
+    match body.get("resources") {
+        None | Some(Value::Null) => Ok(vec!["itemInfo.title".to_owned()]),
+        Some(Value::Array(list)) => list
+            .iter()
+            .map(|r| {
+                r.as_str()
                     .filter(|r| RESOURCES.contains(r))
+                    .map(str::to_owned)
                     .ok_or_else(|| {
                         ApiError::field("resources", format!("The resource {r} is not valid."))
-                    })?;
-                out.push(r.to_owned());
-            }
-            out
-        }
-        Some(_) => return Err(ApiError::field("resources", "resources must be a list.")),
-    };
-    Ok(Common {
-        marketplace,
-        partner_tag: partner_tag.to_owned(),
-        language,
-        resources,
-    })
+                    })
+            })
+            .collect(),
+        Some(_) => Err(ApiError::field("resources", "resources must be a list.")),
+    }
 }
 
 pub(super) fn int_field(body: &Value, name: &str, default: u64) -> Result<u64, ApiError> {
@@ -299,29 +312,7 @@ pub(super) fn search(body: &Value, c: &Common) -> Result<Value, ApiError> {
             ))
         }
     };
-    let mut hits: Vec<(usize, usize, &Product)> = CATALOGUE
-        .iter()
-        .enumerate()
-        .map(|(rank, p)| (rank, relevance(p, &query), p))
-        .filter(|(_, score, _)| *score > 0)
-        .collect();
-    let price = |p: &Product| p.price.unwrap_or(f64::NAN);
-    match sort {
-        "Price:LowToHigh" => {
-            hits.sort_by(|a, b| price(a.2).total_cmp(&price(b.2)).then(a.0.cmp(&b.0)))
-        }
-        "Price:HighToLow" => hits.sort_by(|a, b| {
-            // Items without a price go last either way.
-            let (x, y) = (a.2.price.unwrap_or(-1.0), b.2.price.unwrap_or(-1.0));
-            y.total_cmp(&x).then(a.0.cmp(&b.0))
-        }),
-        "NewestArrivals" => hits.sort_by(|a, b| b.2.released.cmp(a.2.released).then(a.0.cmp(&b.0))),
-        "AvgCustomerReviews" => {
-            hits.sort_by(|a, b| b.2.rating.total_cmp(&a.2.rating).then(a.0.cmp(&b.0)))
-        }
-        "Featured" => hits.sort_by_key(|h| h.0),
-        _ => hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0))),
-    }
+    let hits = ranked_hits(&query, sort);
     let keywords = body
         .get("keywords")
         .and_then(Value::as_str)
@@ -359,6 +350,34 @@ pub(super) fn search(body: &Value, c: &Common) -> Result<Value, ApiError> {
         }
     }
     Ok(result)
+}
+
+/// The catalogue's products that match `query`, in `sort` order (ties in catalogue order).
+fn ranked_hits(query: &[String], sort: &str) -> Vec<(usize, usize, &'static Product)> {
+    let mut hits: Vec<(usize, usize, &Product)> = CATALOGUE
+        .iter()
+        .enumerate()
+        .map(|(rank, p)| (rank, relevance(p, query), p))
+        .filter(|(_, score, _)| *score > 0)
+        .collect();
+    let price = |p: &Product| p.price.unwrap_or(f64::NAN);
+    match sort {
+        "Price:LowToHigh" => {
+            hits.sort_by(|a, b| price(a.2).total_cmp(&price(b.2)).then(a.0.cmp(&b.0)))
+        }
+        "Price:HighToLow" => hits.sort_by(|a, b| {
+            // Items without a price go last either way.
+            let (x, y) = (a.2.price.unwrap_or(-1.0), b.2.price.unwrap_or(-1.0));
+            y.total_cmp(&x).then(a.0.cmp(&b.0))
+        }),
+        "NewestArrivals" => hits.sort_by(|a, b| b.2.released.cmp(a.2.released).then(a.0.cmp(&b.0))),
+        "AvgCustomerReviews" => {
+            hits.sort_by(|a, b| b.2.rating.total_cmp(&a.2.rating).then(a.0.cmp(&b.0)))
+        }
+        "Featured" => hits.sort_by_key(|h| h.0),
+        _ => hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0))),
+    }
+    hits
 }
 
 pub(super) fn get_items(body: &Value, c: &Common) -> Result<Value, ApiError> {

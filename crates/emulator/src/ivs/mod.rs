@@ -287,27 +287,14 @@ impl Ivs {
         let now = now();
         self.store.write(|state| {
             let channel = self.find_channel(state, channel)?.clone();
-            let arn = self.channel_arn(&channel.id);
+            let mut change = Emitter {
+                channel: &channel,
+                arn: self.channel_arn(&channel.id),
+                now,
+                events: Vec::new(),
+            };
             let sessions = state.sessions.entry(channel.id.clone()).or_default();
             let live = sessions.iter_mut().rev().find(|s| s.end.is_none());
-            let mut events = Vec::new();
-            let mut emit = |session: &mut Session, detail_type: &'static str, name: &str, detail| {
-                session.record(TruncatedEvent {
-                    name: name.to_owned(),
-                    kind: detail_type.to_owned(),
-                    time: now,
-                    code: None,
-                });
-                events.push(IvsEvent {
-                    detail_type,
-                    time: now,
-                    channel_arn: arn.clone(),
-                    detail,
-                });
-            };
-            let state_detail = |name: &str, stream_id: &str| {
-                json!({"event_name": name, "channel_name": channel.name, "stream_id": stream_id})
-            };
             let stream_id = match (action, live) {
                 (BroadcastAction::Start, Some(_)) => {
                     return Err(AwsError::new(
@@ -318,46 +305,25 @@ impl Ivs {
                 }
                 (BroadcastAction::Start | BroadcastAction::Fail, None) => {
                     let mut session = Session::new(channel.clone(), now);
-                    let id = session.stream_id.clone();
-                    emit(
-                        &mut session,
-                        STREAM_STATE_CHANGE,
-                        "Session Created",
-                        state_detail("Session Created", &id),
-                    );
+                    change.state_change(&mut session, "Session Created");
                     if action == BroadcastAction::Start {
-                        emit(
-                            &mut session,
-                            STREAM_STATE_CHANGE,
-                            "Stream Start",
-                            state_detail("Stream Start", &id),
-                        );
+                        change.state_change(&mut session, "Stream Start");
                     } else {
-                        fail(&mut session, &mut emit, &channel.name, now);
+                        change.fail(&mut session);
                     }
+                    let id = session.stream_id.clone();
                     sessions.push(session);
                     id
                 }
                 (_, None) => return Err(not_broadcasting()),
                 (BroadcastAction::Stop, Some(session)) => {
-                    let id = session.stream_id.clone();
-                    emit(
-                        session,
-                        STREAM_STATE_CHANGE,
-                        "Stream End",
-                        state_detail("Stream End", &id),
-                    );
-                    emit(
-                        session,
-                        STREAM_STATE_CHANGE,
-                        "Session Ended",
-                        state_detail("Session Ended", &id),
-                    );
+                    change.state_change(session, "Stream End");
+                    change.state_change(session, "Session Ended");
                     session.finish(now);
-                    id
+                    session.stream_id.clone()
                 }
                 (BroadcastAction::Fail, Some(session)) => {
-                    fail(session, &mut emit, &channel.name, now);
+                    change.fail(session);
                     session.stream_id.clone()
                 }
                 (BroadcastAction::Starve, Some(session)) => {
@@ -367,8 +333,7 @@ impl Ivs {
                             start: now,
                             end: None,
                         });
-                        let detail = state_detail("Starvation Start", &session.stream_id);
-                        emit(session, STREAM_HEALTH_CHANGE, "Starvation Start", detail);
+                        change.health_change(session, "Starvation Start");
                     }
                     session.stream_id.clone()
                 }
@@ -376,23 +341,12 @@ impl Ivs {
                     if session.health == Health::Starving {
                         session.health = Health::Healthy;
                         session.close_starvation(now);
-                        let detail = state_detail("Starvation End", &session.stream_id);
-                        emit(session, STREAM_HEALTH_CHANGE, "Starvation End", detail);
+                        change.health_change(session, "Starvation End");
                     }
                     session.stream_id.clone()
                 }
                 (BroadcastAction::Breach, Some(session)) => {
-                    let limit = ingest_bitrate_limit(&channel.channel_type);
-                    session.has_error_event = true;
-                    // Limit Breach carries no stream_id: receivers attach it by time.
-                    let detail = json!({
-                        "limit_name": "Ingest Bitrate",
-                        "limit_value": limit,
-                        "exceeded_by": exceeded_by.unwrap_or(120_000),
-                        "limit_unit": "bits per second",
-                        "channel_name": channel.name,
-                    });
-                    emit(session, LIMIT_BREACH, "Ingest Bitrate", detail);
+                    change.limit_breach(session, exceeded_by.unwrap_or(120_000));
                     session.stream_id.clone()
                 }
             };
@@ -403,11 +357,11 @@ impl Ivs {
                 .map(|s| (s.end.is_none(), s.health.as_str()))
                 .unwrap_or((false, Health::Healthy.as_str()));
             Ok(BroadcastChange {
-                channel_arn: arn,
+                channel_arn: change.arn,
                 stream_id: Some(stream_id),
                 live,
                 health,
-                events,
+                events: change.events,
             })
         })
     }
@@ -480,33 +434,80 @@ impl Ivs {
     }
 }
 
-/// Stream Failure followed by the session ending, as IVS reports a stream it cannot process.
-fn fail(
-    session: &mut Session,
-    emit: &mut impl FnMut(&mut Session, &'static str, &str, Value),
-    channel_name: &str,
+/// The events of one broadcast change: each is recorded in its session's history and kept for
+/// delivery.
+struct Emitter<'c> {
+    channel: &'c Channel,
+    arn: String,
     now: OffsetDateTime,
-) {
-    let id = session.stream_id.clone();
-    session.has_error_event = true;
-    emit(
-        session,
-        STREAM_STATE_CHANGE,
-        "Stream Failure",
-        json!({
-            "event_name": "Stream Failure",
-            "channel_name": channel_name,
-            "stream_id": id,
-            "reason": "Transcode capacity exceeded. Please try again.",
-        }),
-    );
-    emit(
-        session,
-        STREAM_STATE_CHANGE,
-        "Session Ended",
-        json!({"event_name": "Session Ended", "channel_name": channel_name, "stream_id": id}),
-    );
-    session.finish(now);
+    events: Vec<IvsEvent>,
+}
+
+impl Emitter<'_> {
+    fn emit(
+        &mut self,
+        session: &mut Session,
+        detail_type: &'static str,
+        name: &str,
+        detail: Value,
+    ) {
+        session.record(TruncatedEvent {
+            name: name.to_owned(),
+            kind: detail_type.to_owned(),
+            time: self.now,
+            code: None,
+        });
+        self.events.push(IvsEvent {
+            detail_type,
+            time: self.now,
+            channel_arn: self.arn.clone(),
+            detail,
+        });
+    }
+
+    fn detail(&self, session: &Session, name: &str) -> Value {
+        json!({"event_name": name, "channel_name": self.channel.name, "stream_id": session.stream_id})
+    }
+
+    /// An `IVS Stream State Change` event named `name`.
+    fn state_change(&mut self, session: &mut Session, name: &str) {
+        let detail = self.detail(session, name);
+        self.emit(session, STREAM_STATE_CHANGE, name, detail);
+    }
+
+    /// An `IVS Stream Health Change` event named `name`.
+    fn health_change(&mut self, session: &mut Session, name: &str) {
+        let detail = self.detail(session, name);
+        self.emit(session, STREAM_HEALTH_CHANGE, name, detail);
+    }
+
+    /// Stream Failure followed by the session ending, as IVS reports a stream it cannot process.
+    fn fail(&mut self, session: &mut Session) {
+        session.has_error_event = true;
+        let mut detail = self.detail(session, "Stream Failure");
+        if let Value::Object(fields) = &mut detail {
+            fields.insert(
+                "reason".into(),
+                "Transcode capacity exceeded. Please try again.".into(),
+            );
+        }
+        self.emit(session, STREAM_STATE_CHANGE, "Stream Failure", detail);
+        self.state_change(session, "Session Ended");
+        session.finish(self.now);
+    }
+
+    /// An ingest-bitrate Limit Breach. It carries no stream_id: receivers attach it by time.
+    fn limit_breach(&mut self, session: &mut Session, exceeded_by: u64) {
+        session.has_error_event = true;
+        let detail = json!({
+            "limit_name": "Ingest Bitrate",
+            "limit_value": ingest_bitrate_limit(&self.channel.channel_type),
+            "exceeded_by": exceeded_by,
+            "limit_unit": "bits per second",
+            "channel_name": self.channel.name,
+        });
+        self.emit(session, LIMIT_BREACH, "Ingest Bitrate", detail);
+    }
 }
 
 /// The ingest bitrate IVS enforces per channel type, in bits per second.

@@ -222,37 +222,7 @@ impl Connection {
                 request_id,
                 stream_key,
                 ..
-            } => {
-                if self.publisher.is_some() {
-                    return Err(ConnectionError::Protocol(
-                        "a second publish on one connection".to_owned(),
-                    ));
-                }
-                let Some(channel) = self.shared.ivs.channel_for_stream_key(&stream_key) else {
-                    self.reject(
-                        request_id,
-                        "NetStream.Publish.BadName",
-                        "invalid stream key",
-                    )
-                    .await?;
-                    return Err(ConnectionError::UnknownKey);
-                };
-                match Publisher::start(self.shared.clone(), &channel) {
-                    Ok(publisher) => {
-                        tracing::info!(peer = %self.peer, %channel, stream = %publisher.stream_id, "RTMP publish started");
-                        self.publisher = Some(publisher);
-                        self.accept(request_id).await?;
-                    }
-                    Err(e) => {
-                        self.reject(request_id, "NetStream.Publish.BadName", &e.message)
-                            .await?;
-                        return Err(ConnectionError::Refused {
-                            channel,
-                            reason: e.message,
-                        });
-                    }
-                }
-            }
+            } => self.start_publishing(request_id, &stream_key).await?,
             ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
                 if let Some(publisher) = self.publisher.as_mut() {
                     publisher.announce(Announced {
@@ -266,28 +236,10 @@ impl Connection {
             }
             ServerSessionEvent::VideoDataReceived {
                 data, timestamp, ..
-            } => {
-                if let Some(publisher) = self.publisher.as_mut() {
-                    publisher.video(&data, timestamp.value).map_err(|source| {
-                        ConnectionError::Media {
-                            channel: publisher.channel_id.clone(),
-                            source,
-                        }
-                    })?;
-                }
-            }
+            } => self.feed(|publisher| publisher.video(&data, timestamp.value))?,
             ServerSessionEvent::AudioDataReceived {
                 data, timestamp, ..
-            } => {
-                if let Some(publisher) = self.publisher.as_mut() {
-                    publisher.audio(&data, timestamp.value).map_err(|source| {
-                        ConnectionError::Media {
-                            channel: publisher.channel_id.clone(),
-                            source,
-                        }
-                    })?;
-                }
-            }
+            } => self.feed(|publisher| publisher.audio(&data, timestamp.value))?,
             ServerSessionEvent::PublishStreamFinished { .. } => {
                 self.finished_cleanly = true;
                 return Ok(Flow::Close);
@@ -295,6 +247,57 @@ impl Connection {
             _ => {}
         }
         Ok(Flow::Continue)
+    }
+
+    /// A publish request: the stream key must name a channel that is not live yet.
+    async fn start_publishing(
+        &mut self,
+        request_id: u32,
+        stream_key: &str,
+    ) -> Result<(), ConnectionError> {
+        if self.publisher.is_some() {
+            return Err(ConnectionError::Protocol(
+                "a second publish on one connection".to_owned(),
+            ));
+        }
+        let Some(channel) = self.shared.ivs.channel_for_stream_key(stream_key) else {
+            self.reject(
+                request_id,
+                "NetStream.Publish.BadName",
+                "invalid stream key",
+            )
+            .await?;
+            return Err(ConnectionError::UnknownKey);
+        };
+        match Publisher::start(self.shared.clone(), &channel) {
+            Ok(publisher) => {
+                tracing::info!(peer = %self.peer, %channel, stream = %publisher.stream_id, "RTMP publish started");
+                self.publisher = Some(publisher);
+                self.accept(request_id).await
+            }
+            Err(e) => {
+                self.reject(request_id, "NetStream.Publish.BadName", &e.message)
+                    .await?;
+                Err(ConnectionError::Refused {
+                    channel,
+                    reason: e.message,
+                })
+            }
+        }
+    }
+
+    /// Hands received media to the publisher (media before a publish is ignored).
+    fn feed(
+        &mut self,
+        feed: impl FnOnce(&mut Publisher) -> Result<(), PublishError>,
+    ) -> Result<(), ConnectionError> {
+        if let Some(publisher) = self.publisher.as_mut() {
+            feed(publisher).map_err(|source| ConnectionError::Media {
+                channel: publisher.channel_id.clone(),
+                source,
+            })?;
+        }
+        Ok(())
     }
 
     async fn accept(&mut self, request_id: u32) -> Result<(), ConnectionError> {

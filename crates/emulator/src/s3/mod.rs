@@ -10,6 +10,7 @@
 mod post;
 mod rest;
 pub mod wire;
+mod xml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::wire::{self, S3Error};
+use super::xml;
 use super::{CreatedBy, NewObject, Version};
 use crate::server::Shared;
 
@@ -216,13 +217,14 @@ fn success(
     }
     builder.insert_header(("Location", location.clone()));
     if status == StatusCode::CREATED {
-        let mut body = String::from(wire::XML_DECL);
-        body.push_str("<PostResponse>");
-        wire::element(&mut body, "Location", &location);
-        wire::element(&mut body, "Bucket", bucket);
-        wire::element(&mut body, "Key", key);
-        wire::element(&mut body, "ETag", &etag);
-        body.push_str("</PostResponse>");
+        let document = xml::PostResponse {
+            location,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            etag,
+        };
+        // Every field is a string, so rendering cannot fail.
+        let body = xml::render(&document).unwrap_or_default();
         return builder.content_type("application/xml").body(body);
     }
     builder.finish()
@@ -234,8 +236,22 @@ fn check_policy(
     bucket: &str,
     key: &str,
     size: usize,
-    (access_key, secret): (&str, &str),
+    credentials: (&str, &str),
 ) -> Result<(), S3Error> {
+    let policy_b64 = check_signature(form, credentials)?;
+    let conditions = decode_policy(policy_b64)?;
+    let length_range = check_conditions(form, bucket, key, &conditions)?;
+    match length_range {
+        Some((min, max)) => check_size(size as u64, min, max),
+        None => Ok(()),
+    }
+}
+
+/// The SigV4 POST signature over the base64 policy; returns the policy.
+fn check_signature<'f>(
+    form: &'f Form,
+    (access_key, secret): (&str, &str),
+) -> Result<&'f str, S3Error> {
     let Some(policy_b64) = form.get("policy") else {
         if form.get("awsaccesskeyid").is_some() || form.get("signature").is_some() {
             return Err(S3Error::invalid_argument(
@@ -293,7 +309,11 @@ fn check_policy(
         .with("SignatureProvided", provided)
         .with("StringToSignBytes", spaced_hex(policy_b64.as_bytes())));
     }
+    Ok(policy_b64)
+}
 
+/// The policy document's conditions, once its expiration is checked.
+fn decode_policy(policy_b64: &str) -> Result<Vec<Value>, S3Error> {
     let policy = base64::engine::general_purpose::STANDARD
         .decode(policy_b64.trim())
         .ok()
@@ -310,11 +330,21 @@ fn check_policy(
     if expiration < OffsetDateTime::now_utc() {
         return Err(S3Error::access_denied_policy("Policy expired."));
     }
-    let conditions = policy
+    policy
         .get("conditions")
         .and_then(Value::as_array)
-        .ok_or_else(|| S3Error::invalid_policy("Missing conditions."))?;
+        .cloned()
+        .ok_or_else(|| S3Error::invalid_policy("Missing conditions."))
+}
 
+/// Every condition holds and every form field is covered by one; returns the
+/// `content-length-range`, if any.
+fn check_conditions(
+    form: &Form,
+    bucket: &str,
+    key: &str,
+    conditions: &[Value],
+) -> Result<Option<(u64, u64)>, S3Error> {
     let value_of = |field: &str| -> String {
         match field {
             "bucket" => bucket.to_owned(),
@@ -359,28 +389,31 @@ fn check_policy(
             )));
         }
     }
-    if let Some((min, max)) = length_range {
-        let size = size as u64;
-        if size > max {
-            return Err(S3Error::new(
-                400,
-                "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
-            )
-            .with("ProposedSize", size.to_string())
-            .with("MaxSizeAllowed", max.to_string()));
-        }
-        if size < min {
-            return Err(S3Error::new(
-                400,
-                "EntityTooSmall",
-                "Your proposed upload is smaller than the minimum allowed size",
-            )
-            .with("ProposedSize", size.to_string())
-            .with("MinSizeAllowed", min.to_string()));
-        }
-    }
-    Ok(())
+    Ok(length_range)
+}
+
+/// The file's size against the policy's `content-length-range`.
+fn check_size(size: u64, min: u64, max: u64) -> Result<(), S3Error> {
+    let (code, message, limit_name, limit) = if size > max {
+        (
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            "MaxSizeAllowed",
+            max,
+        )
+    } else if size < min {
+        (
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size",
+            "MinSizeAllowed",
+            min,
+        )
+    } else {
+        return Ok(());
+    };
+    Err(S3Error::new(400, code, message)
+        .with("ProposedSize", size.to_string())
+        .with(limit_name, limit.to_string()))
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -10,7 +10,8 @@ use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 
-use super::wire::{self, element, S3Error, XMLNS, XML_DECL};
+use super::wire::{self, S3Error};
+use super::xml::{self, XMLNS};
 use super::{post, CreatedBy, Listed, NewObject};
 use crate::core::sigv4;
 use crate::server::Shared;
@@ -134,9 +135,7 @@ fn method_not_allowed() -> S3Error {
 }
 
 fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
+    wire::header(req, "content-type")
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
@@ -144,18 +143,19 @@ fn ok(status: StatusCode, req: &HttpRequest) -> actix_web::HttpResponseBuilder {
     wire::base_response(status, req, &wire::request_id())
 }
 
-fn xml(req: &HttpRequest, body: String) -> HttpResponse {
-    ok(StatusCode::OK, req)
+/// A 200 answer carrying an XML document.
+fn xml_response<T: serde::Serialize>(
+    req: &HttpRequest,
+    document: &T,
+) -> Result<HttpResponse, S3Error> {
+    Ok(ok(StatusCode::OK, req)
         .content_type("application/xml")
-        .body(body)
+        .body(xml::render(document)?))
 }
 
 /// CORS preflight: S3 answers for any origin here (the upstream bucket allows the SPA's origins).
 fn preflight(req: &HttpRequest) -> HttpResponse {
-    let headers = req
-        .headers()
-        .get("access-control-request-headers")
-        .and_then(|v| v.to_str().ok())
+    let headers = wire::header(req, "access-control-request-headers")
         .unwrap_or("*")
         .to_owned();
     ok(StatusCode::OK, req)
@@ -187,12 +187,7 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, S3Error> {
 
 /// Removes the aws-chunked framing of streaming uploads (docs/wire-protocols.md §11.5).
 fn decode_body(req: &HttpRequest, body: Bytes) -> Result<Bytes, S3Error> {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    };
+    let header = |name: &str| wire::header(req, name).unwrap_or_default();
     let chunked = header("content-encoding").contains("aws-chunked")
         || header("x-amz-content-sha256").starts_with("STREAMING-");
     if chunked {
@@ -208,13 +203,13 @@ fn put_bucket(
     bucket: &str,
     query: &Query,
 ) -> Result<HttpResponse, S3Error> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml())?;
     if query.has("versioning") {
         if !shared.s3.bucket_exists(bucket) {
             return Err(S3Error::no_such_bucket(bucket));
         }
+        let config: xml::VersioningConfiguration = xml::parse(body, "VersioningConfiguration")?;
         // Every bucket here is versioned; the configuration is validated and acknowledged.
-        return match wire::element_text(text, "Status").as_deref() {
+        return match config.status.as_deref() {
             Some("Enabled" | "Suspended") => Ok(ok(StatusCode::OK, req).finish()),
             _ => Err(S3Error::malformed_xml()),
         };
@@ -225,6 +220,9 @@ fn put_bucket(
             "NotImplemented",
             format!("The emulator does not implement PUT ?{sub}"),
         ));
+    }
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        let _: xml::CreateBucketConfiguration = xml::parse(body, "CreateBucketConfiguration")?;
     }
     if !valid_bucket_name(bucket) {
         return Err(S3Error::new(
@@ -283,20 +281,27 @@ fn get_bucket(
         .bucket_region(bucket)
         .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
     if query.has("location") {
-        let constraint = if region == "us-east-1" {
+        let region = if region == "us-east-1" {
             String::new()
         } else {
-            wire::escape(&region)
+            region
         };
-        return Ok(xml(
+        return xml_response(
             req,
-            format!(
-                "{XML_DECL}<LocationConstraint xmlns=\"{XMLNS}\">{constraint}</LocationConstraint>"
-            ),
-        ));
+            &xml::LocationConstraint {
+                xmlns: XMLNS,
+                region,
+            },
+        );
     }
     if query.has("versioning") {
-        return Ok(xml(req, format!("{XML_DECL}<VersioningConfiguration xmlns=\"{XMLNS}\"><Status>Enabled</Status></VersioningConfiguration>")));
+        return xml_response(
+            req,
+            &xml::VersioningStatus {
+                xmlns: XMLNS,
+                status: "Enabled",
+            },
+        );
     }
     if let Some((sub, _)) = query
         .0
@@ -319,25 +324,46 @@ fn list_objects(
     bucket: &str,
     query: &Query,
 ) -> Result<HttpResponse, S3Error> {
-    let v2 = query.get("list-type") == Some("2");
-    let prefix = query.get("prefix").unwrap_or_default();
-    let delimiter = query.get("delimiter").filter(|d| !d.is_empty());
-    let max_keys = match query.get("max-keys") {
-        Some(m) => m
-            .parse::<usize>()
-            .map_err(|_| {
-                S3Error::invalid_argument(
-                    "Provided max-keys not an integer or within integer range",
-                )
-            })?
-            .min(1000),
-        None => 1000,
-    };
-    let url_encoding = query.get("encoding-type") == Some("url");
-    let token = query.get("continuation-token");
-    let marker = if v2 {
-        match token {
-            Some(t) => Some(
+    let request = ListRequest::parse(query)?;
+    let all = shared
+        .s3
+        .list_objects(bucket, request.prefix, request.marker.as_deref())?;
+    let page = ListPage::collect(&all, &request);
+    xml_response(req, &page.document(bucket, &request))
+}
+
+/// The parameters of a listing.
+struct ListRequest<'q> {
+    v2: bool,
+    prefix: &'q str,
+    delimiter: Option<&'q str>,
+    max_keys: usize,
+    url_encoding: bool,
+    token: Option<&'q str>,
+    start_after: Option<&'q str>,
+    /// Where the listing resumes: the decoded continuation token, else `start-after` (v2), or
+    /// `marker` (v1).
+    marker: Option<String>,
+}
+
+impl<'q> ListRequest<'q> {
+    fn parse(query: &'q Query) -> Result<Self, S3Error> {
+        let v2 = query.get("list-type") == Some("2");
+        let max_keys = match query.get("max-keys") {
+            Some(m) => m
+                .parse::<usize>()
+                .map_err(|_| {
+                    S3Error::invalid_argument(
+                        "Provided max-keys not an integer or within integer range",
+                    )
+                })?
+                .min(1000),
+            None => 1000,
+        };
+        let token = query.get("continuation-token");
+        let start_after = query.get("start-after");
+        let marker = match (v2, token) {
+            (true, Some(t)) => Some(
                 base64::engine::general_purpose::URL_SAFE_NO_PAD
                     .decode(t)
                     .ok()
@@ -346,123 +372,134 @@ fn list_objects(
                         S3Error::invalid_argument("The continuation token provided is incorrect")
                     })?,
             ),
-            None => query.get("start-after").map(str::to_owned),
-        }
-    } else {
-        query.get("marker").map(str::to_owned)
-    };
-
-    let all = shared.s3.list_objects(bucket, prefix, marker.as_deref())?;
-    let mut contents: Vec<&Listed> = Vec::new();
-    let mut prefixes: Vec<String> = Vec::new();
-    let mut last = None;
-    let mut truncated = false;
-    for item in &all {
-        if let (Some(m), Some(d)) = (&marker, delimiter) {
-            if m.ends_with(d) && item.key.starts_with(m.as_str()) {
-                continue;
-            }
-        }
-        let common = delimiter.and_then(|d| {
-            let rest = item.key.get(prefix.len()..)?;
-            rest.find(d)
-                .map(|i| format!("{prefix}{}", rest.get(..i + d.len()).unwrap_or_default()))
-        });
-        if let Some(cp) = &common {
-            if prefixes.last() == Some(cp) {
-                continue;
-            }
-        }
-        if contents.len() + prefixes.len() >= max_keys {
-            truncated = true;
-            break;
-        }
-        match common {
-            Some(cp) => {
-                last = Some(cp.clone());
-                prefixes.push(cp);
-            }
-            None => {
-                last = Some(item.key.clone());
-                contents.push(item);
-            }
-        }
+            (true, None) => start_after.map(str::to_owned),
+            (false, _) => query.get("marker").map(str::to_owned),
+        };
+        Ok(Self {
+            v2,
+            prefix: query.get("prefix").unwrap_or_default(),
+            delimiter: query.get("delimiter").filter(|d| !d.is_empty()),
+            max_keys,
+            url_encoding: query.get("encoding-type") == Some("url"),
+            token,
+            start_after,
+            marker,
+        })
     }
 
-    let enc = |s: &str| {
-        if url_encoding {
+    /// A key or prefix as the response carries it (URL-encoded with `encoding-type=url`).
+    fn encode(&self, s: &str) -> String {
+        if self.url_encoding {
             wire::percent_encode(s, true)
         } else {
             s.to_owned()
         }
-    };
-    let mut out = format!("{XML_DECL}<ListBucketResult xmlns=\"{XMLNS}\">");
-    element(&mut out, "Name", bucket);
-    element(&mut out, "Prefix", &enc(prefix));
-    if v2 {
-        element(
-            &mut out,
-            "KeyCount",
-            &(contents.len() + prefixes.len()).to_string(),
-        );
-        if let Some(t) = token {
-            element(&mut out, "ContinuationToken", t);
-        }
-        if let Some(s) = query.get("start-after") {
-            element(&mut out, "StartAfter", &enc(s));
-        }
-    } else {
-        element(
-            &mut out,
-            "Marker",
-            &enc(marker.as_deref().unwrap_or_default()),
-        );
     }
-    element(&mut out, "MaxKeys", &max_keys.to_string());
-    if let Some(d) = delimiter {
-        element(&mut out, "Delimiter", &enc(d));
+
+    /// The common prefix `key` rolls up into, with a delimiter.
+    fn common_prefix(&self, key: &str) -> Option<String> {
+        let d = self.delimiter?;
+        let rest = key.get(self.prefix.len()..)?;
+        rest.find(d).map(|i| {
+            format!(
+                "{}{}",
+                self.prefix,
+                rest.get(..i + d.len()).unwrap_or_default()
+            )
+        })
     }
-    if url_encoding {
-        element(&mut out, "EncodingType", "url");
-    }
-    element(
-        &mut out,
-        "IsTruncated",
-        if truncated { "true" } else { "false" },
-    );
-    if truncated {
-        if let Some(l) = &last {
-            if v2 {
-                element(
-                    &mut out,
-                    "NextContinuationToken",
-                    &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(l),
-                );
-            } else {
-                element(&mut out, "NextMarker", &enc(l));
+}
+
+/// One page of a listing: objects and common prefixes, together at most `max-keys`.
+struct ListPage<'a> {
+    contents: Vec<&'a Listed>,
+    prefixes: Vec<String>,
+    /// The last key or prefix on the page, where the next page starts.
+    last: Option<String>,
+    truncated: bool,
+}
+
+impl<'a> ListPage<'a> {
+    fn collect(all: &'a [Listed], request: &ListRequest<'_>) -> Self {
+        let mut page = ListPage {
+            contents: Vec::new(),
+            prefixes: Vec::new(),
+            last: None,
+            truncated: false,
+        };
+        for item in all {
+            // Resuming after a common prefix skips everything under it.
+            if let (Some(m), Some(d)) = (&request.marker, request.delimiter) {
+                if m.ends_with(d) && item.key.starts_with(m.as_str()) {
+                    continue;
+                }
+            }
+            let common = request.common_prefix(&item.key);
+            if common.is_some() && page.prefixes.last() == common.as_ref() {
+                continue;
+            }
+            if page.contents.len() + page.prefixes.len() >= request.max_keys {
+                page.truncated = true;
+                break;
+            }
+            match common {
+                Some(cp) => {
+                    page.last = Some(cp.clone());
+                    page.prefixes.push(cp);
+                }
+                None => {
+                    page.last = Some(item.key.clone());
+                    page.contents.push(item);
+                }
             }
         }
+        page
     }
-    for item in contents {
-        out.push_str("<Contents>");
-        element(&mut out, "Key", &enc(&item.key));
-        element(
-            &mut out,
-            "LastModified",
-            &iso_millis(item.version.last_modified),
-        );
-        element(&mut out, "ETag", &format!("\"{}\"", item.version.etag));
-        element(&mut out, "Size", &item.version.size.to_string());
-        element(&mut out, "StorageClass", "STANDARD");
-        out.push_str("</Contents>");
+
+    fn document(self, bucket: &str, request: &ListRequest<'_>) -> xml::ListBucketResult {
+        let next = self.last.as_deref().filter(|_| self.truncated);
+        xml::ListBucketResult {
+            xmlns: XMLNS,
+            name: bucket.to_owned(),
+            prefix: request.encode(request.prefix),
+            key_count: request
+                .v2
+                .then(|| self.contents.len() + self.prefixes.len()),
+            continuation_token: request.token.filter(|_| request.v2).map(str::to_owned),
+            start_after: request
+                .start_after
+                .filter(|_| request.v2)
+                .map(|s| request.encode(s)),
+            marker: (!request.v2)
+                .then(|| request.encode(request.marker.as_deref().unwrap_or_default())),
+            max_keys: request.max_keys,
+            delimiter: request.delimiter.map(|d| request.encode(d)),
+            encoding_type: request.url_encoding.then_some("url"),
+            is_truncated: self.truncated,
+            next_continuation_token: next
+                .filter(|_| request.v2)
+                .map(|l| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(l)),
+            next_marker: next.filter(|_| !request.v2).map(|l| request.encode(l)),
+            contents: self
+                .contents
+                .into_iter()
+                .map(|item| xml::ListedObject {
+                    key: request.encode(&item.key),
+                    last_modified: iso_millis(item.version.last_modified),
+                    etag: format!("\"{}\"", item.version.etag),
+                    size: item.version.size,
+                    storage_class: "STANDARD",
+                })
+                .collect(),
+            common_prefixes: self
+                .prefixes
+                .into_iter()
+                .map(|p| xml::CommonPrefix {
+                    prefix: request.encode(&p),
+                })
+                .collect(),
+        }
     }
-    for p in prefixes {
-        out.push_str("<CommonPrefixes>");
-        element(&mut out, "Prefix", &enc(&p));
-        out.push_str("</CommonPrefixes>");
-    }
-    out.push_str("</ListBucketResult>");
-    Ok(xml(req, out))
 }
 
 fn iso_millis(t: time::OffsetDateTime) -> String {
@@ -480,53 +517,50 @@ fn delete_objects(
     shared: &Shared,
     bucket: &str,
 ) -> Result<HttpResponse, S3Error> {
-    let text = std::str::from_utf8(body).map_err(|_| S3Error::malformed_xml())?;
-    if !text.contains("<Delete") {
-        return Err(S3Error::malformed_xml());
-    }
+    let delete: xml::Delete = xml::parse(body, "Delete")?;
     if !shared.s3.bucket_exists(bucket) {
         return Err(S3Error::no_such_bucket(bucket));
     }
-    let quiet = wire::element_text(text, "Quiet").is_some_and(|q| q.eq_ignore_ascii_case("true"));
-    let objects = wire::elements(text, "Object");
-    if objects.len() > 1000 {
+    if delete.objects.len() > 1000 {
         return Err(S3Error::malformed_xml());
     }
-    let mut out = format!("{XML_DECL}<DeleteResult xmlns=\"{XMLNS}\">");
-    for object in objects {
-        let key = wire::element_text(object, "Key").ok_or_else(S3Error::malformed_xml)?;
-        let version = wire::element_text(object, "VersionId");
-        match shared.s3.delete_object(bucket, &key, version.as_deref()) {
+    let quiet = delete.is_quiet();
+    let mut entries = Vec::new();
+    for object in delete.objects {
+        let version = object.version_id;
+        match shared
+            .s3
+            .delete_object(bucket, &object.key, version.as_deref())
+        {
             Ok(deleted) if !quiet => {
-                out.push_str("<Deleted>");
-                element(&mut out, "Key", &key);
-                match (&version, deleted.version_id) {
-                    (Some(v), _) => {
-                        element(&mut out, "VersionId", v);
-                        if deleted.delete_marker {
-                            element(&mut out, "DeleteMarker", "true");
-                        }
-                    }
-                    (None, Some(marker)) => {
-                        element(&mut out, "DeleteMarker", "true");
-                        element(&mut out, "DeleteMarkerVersionId", &marker);
-                    }
-                    (None, None) => {}
-                }
-                out.push_str("</Deleted>");
+                let (delete_marker, delete_marker_version_id) = match (&version, deleted.version_id)
+                {
+                    (Some(_), _) => (deleted.delete_marker.then_some(true), None),
+                    (None, Some(marker)) => (Some(true), Some(marker)),
+                    (None, None) => (None, None),
+                };
+                entries.push(xml::DeleteEntry::Deleted(xml::DeletedObject {
+                    key: object.key,
+                    version_id: version,
+                    delete_marker,
+                    delete_marker_version_id,
+                }));
             }
             Ok(_) => {}
-            Err(e) => {
-                out.push_str("<Error>");
-                element(&mut out, "Key", &key);
-                element(&mut out, "Code", e.code);
-                element(&mut out, "Message", &e.message);
-                out.push_str("</Error>");
-            }
+            Err(e) => entries.push(xml::DeleteEntry::Error(xml::DeleteError {
+                key: object.key,
+                code: e.code,
+                message: e.message,
+            })),
         }
     }
-    out.push_str("</DeleteResult>");
-    Ok(xml(req, out))
+    xml_response(
+        req,
+        &xml::DeleteResult {
+            xmlns: XMLNS,
+            entries,
+        },
+    )
 }
 
 fn put_object(
@@ -543,11 +577,7 @@ fn put_object(
             "The emulator does not implement CopyObject",
         ));
     }
-    if req
-        .headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        == Some("*")
+    if wire::header(req, "if-none-match") == Some("*")
         && shared.s3.get_object(bucket, key, None).is_ok()
     {
         return Err(S3Error::new(
@@ -563,11 +593,7 @@ fn put_object(
             metadata.insert(meta.to_owned(), v.to_owned());
         }
     }
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let content_type = wire::header(req, "content-type").map(str::to_owned);
     let version = shared.s3.put_object(
         bucket,
         key,

@@ -1,10 +1,12 @@
-//! S3's REST-XML wire details (`docs/wire-protocols.md` §7.5, §11.4): error bodies, the headers every
-//! response carries (request ids, CORS), percent-encoding and the little XML the requests contain.
+//! S3's REST-XML wire details (`docs/wire-protocols.md` §7.5, §11.4): errors, the headers every
+//! response carries (request ids, CORS), percent-encoding and aws-chunked bodies. The XML documents
+//! themselves are in `xml.rs`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use percent_encoding::{utf8_percent_encode, AsciiSet};
 
+use super::xml::{self, ErrorDocument};
 use crate::core::percent::{self, DecodeError};
 
 /// Headers the browser may read from an S3 response (docs/wire-protocols.md §0.3): the SPA reads these after an upload.
@@ -101,16 +103,15 @@ impl S3Error {
         if req.method() == actix_web::http::Method::HEAD {
             return builder.finish();
         }
-        let mut body = String::from(XML_DECL);
-        body.push_str("<Error>");
-        element(&mut body, "Code", self.code);
-        element(&mut body, "Message", &self.message);
-        for (name, value) in &self.extra {
-            element(&mut body, name, value);
-        }
-        element(&mut body, "RequestId", &request_id);
-        element(&mut body, "HostId", &host_id());
-        body.push_str("</Error>");
+        let document = ErrorDocument {
+            code: self.code,
+            message: &self.message,
+            extra: &self.extra,
+            request_id: &request_id,
+            host_id: &host_id(),
+        };
+        // Every field is a string, so rendering cannot fail; an empty body would still carry the status.
+        let body = xml::render(&document).unwrap_or_default();
         builder.content_type("application/xml").body(body)
     }
 }
@@ -120,9 +121,6 @@ impl std::fmt::Display for S3Error {
         write!(f, "{}: {}", self.code, self.message)
     }
 }
-
-pub const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-pub const XMLNS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /// A response builder with the headers every S3 answer carries: request ids, `Server`, and CORS.
 pub fn base_response(
@@ -139,14 +137,14 @@ pub fn base_response(
     builder
 }
 
+/// A request header as text (`None` when missing or not visible ASCII).
+pub fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
 /// `Access-Control-Allow-Origin` (the request's origin, else `*`) and the exposed headers.
 pub fn cors(builder: &mut HttpResponseBuilder, req: &HttpRequest) {
-    let origin = req
-        .headers()
-        .get("origin")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("*")
-        .to_owned();
+    let origin = header(req, "origin").unwrap_or("*").to_owned();
     if origin != "*" {
         builder.insert_header(("Vary", "Origin"));
     }
@@ -169,86 +167,6 @@ pub fn request_id() -> String {
 fn host_id() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(uuid::Uuid::new_v4().as_bytes())
-}
-
-/// Appends `<name>escaped value</name>`.
-pub fn element(out: &mut String, name: &str, value: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-    out.push_str(&escape(value));
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
-}
-
-pub fn escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn unescape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(pos) = rest.find('&') {
-        out.push_str(rest.get(..pos).unwrap_or_default());
-        let tail = rest.get(pos..).unwrap_or_default();
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = tail.get(1..end).unwrap_or_default();
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e => e
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| e.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(tail.get(..=end).unwrap_or_default()),
-        }
-        rest = tail.get(end + 1..).unwrap_or_default();
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The text of every `<name>…</name>` element in `xml` (namespace prefixes are not used by S3
-/// clients). Good enough for the flat request bodies S3 receives (Delete, VersioningConfiguration).
-pub fn elements<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut found = Vec::new();
-    let mut rest = xml;
-    while let Some(start) = rest.find(&open) {
-        let after = rest.get(start + open.len()..).unwrap_or_default();
-        let Some(end) = after.find(&close) else { break };
-        found.push(after.get(..end).unwrap_or_default());
-        rest = after.get(end + close.len()..).unwrap_or_default();
-    }
-    found
-}
-
-/// The unescaped text of the first `<name>` element.
-pub fn element_text(xml: &str, name: &str) -> Option<String> {
-    elements(xml, name).first().map(|v| unescape(v))
 }
 
 /// Percent-decodes a URL path segment or query value (`+` is kept as is).
@@ -304,15 +222,6 @@ mod tests {
         let body = b"5;chunk-signature=abc\r\nhello\r\n3\r\n, w\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n";
         assert_eq!(decode_aws_chunked(body).unwrap(), b"hello, w");
         assert!(decode_aws_chunked(b"zz\r\n").is_err());
-    }
-
-    #[test]
-    fn xml_helpers_find_and_unescape_elements() {
-        let xml = "<Delete><Object><Key>a&amp;b</Key></Object><Object><Key>c</Key><VersionId>v1</VersionId></Object></Delete>";
-        let objects = elements(xml, "Object");
-        assert_eq!(objects.len(), 2);
-        assert_eq!(element_text(objects[0], "Key").as_deref(), Some("a&b"));
-        assert_eq!(element_text(objects[1], "VersionId").as_deref(), Some("v1"));
     }
 
     #[test]

@@ -500,3 +500,86 @@ async fn browser_post_uploads_enforce_the_policy() {
         b"v2"
     );
 }
+
+/// Replaces the XML body the SDK serialized with `body` (before signing, so the signature
+/// still matches).
+fn replace_body(
+    body: &'static str,
+) -> impl Fn(&mut aws_sdk_s3::config::http::HttpRequest) + Send + Sync + 'static {
+    move |req| {
+        *req.body_mut() = ByteStream::from_static(body.as_bytes()).into_inner();
+        req.headers_mut()
+            .insert("content-length", body.len().to_string());
+    }
+}
+
+#[tokio::test]
+async fn malformed_request_xml_is_malformed_xml() {
+    let emulator = common::spawn().await;
+    let s3 = client(&emulator).await;
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("kept")
+        .body(ByteStream::from_static(b"k"))
+        .send()
+        .await
+        .unwrap();
+
+    let delete = Delete::builder()
+        .objects(ObjectIdentifier::builder().key("kept").build().unwrap())
+        .build()
+        .unwrap();
+    for body in [
+        "<Delete><Object><Key>kept</Key></Object>",
+        "<Delete><Object><VersionId>v</VersionId></Object></Delete>",
+        "<Remove><Object><Key>kept</Key></Object></Remove>",
+        "kept",
+    ] {
+        let err = s3
+            .delete_objects()
+            .bucket(BUCKET)
+            .delete(delete.clone())
+            .customize()
+            .mutate_request(replace_body(body))
+            .send()
+            .await
+            .unwrap_err();
+        let err = err.into_service_error();
+        assert_eq!(err.meta().code(), Some("MalformedXML"), "{body}");
+    }
+
+    let err = s3
+        .put_bucket_versioning()
+        .bucket(BUCKET)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .customize()
+        .mutate_request(replace_body("<VersioningConfiguration><Status>"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("MalformedXML"));
+
+    let err = s3
+        .create_bucket()
+        .bucket("other-bucket")
+        .customize()
+        .mutate_request(replace_body(
+            "<CreateBucketConfiguration><LocationConstraint>eu-west-1",
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.into_service_error().meta().code(), Some("MalformedXML"));
+
+    // Nothing was deleted or created, and the emulator keeps serving.
+    let listed = s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, ["kept"]);
+    let missing = s3.head_bucket().bucket("other-bucket").send().await;
+    assert!(missing.is_err());
+}

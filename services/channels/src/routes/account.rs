@@ -126,11 +126,7 @@ pub async fn register(
     }
     let signed_up = state
         .identity
-        .sign_up(
-            input.username.as_str(),
-            input.password,
-            input.email.as_str(),
-        )
+        .sign_up(&input.username, input.password, &input.email)
         .await
         .map_err(|e| cognito_refusal(&e, ErrorCode::AccountRegistrationException, true))?;
     let profile = NewProfile {
@@ -244,7 +240,7 @@ pub async fn delete_account(
                 .await
                 .fail_with(code)?;
         }
-        if let Some(room) = &record.chat_room_arn {
+        if let Some(room) = &super::chat::stored_room(record) {
             state.chat.delete_room(room).await.fail_with(code)?;
         }
         if let Some(asset_id) = &record.channel_asset_id {

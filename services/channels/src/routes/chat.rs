@@ -12,7 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::{Deserialize, Serialize};
 use ugc_aws::{ChatCapability, ChatError};
-use ugc_domain::{ChannelArn, ErrorCode};
+use ugc_domain::{ChannelArn, ChatRoomArn, ErrorCode};
 use ugc_dynamo::ChannelRecord;
 use ugc_web::{
     Action, ApiError, AuthUser, ClientIp, FailWith, Json, MaybeAuthUser, RateKey, RateLimiter,
@@ -171,8 +171,15 @@ fn room_not_found() -> ApiError {
     )
 }
 
-fn chat_room(owner: &ChannelRecord) -> Result<String, ApiError> {
-    owner.chat_room_arn.clone().ok_or_else(room_not_found)
+fn chat_room(owner: &ChannelRecord) -> Result<ChatRoomArn, ApiError> {
+    stored_room(owner).ok_or_else(room_not_found)
+}
+
+/// The record's chat room; a stored value that is no room ARN (upstream stored them unchecked)
+/// names no room.
+pub(crate) fn stored_room(record: &ChannelRecord) -> Option<ChatRoomArn> {
+    let arn = record.chat_room_arn.as_deref()?;
+    ChatRoomArn::parse(arn).ok()
 }
 
 fn anonymous_grant() -> ChatGrant {
@@ -294,7 +301,7 @@ pub async fn ban_user(
         .ban(&user.sub, &target.id)
         .await
         .map_err(missing_user_or(ErrorCode::BanUserException))?;
-    if let Some(room) = &caller.chat_room_arn {
+    if let Some(room) = &stored_room(&caller) {
         // The stored ban is what enforces (no new token, no playback); the kick only ends the open
         // chat connection, so its failure is logged rather than failing the ban.
         if let Err(err) = state

@@ -148,22 +148,16 @@ async fn record(
     user: &AuthUser,
     token: &str,
     channel: &ugc_aws::CreatedChannel,
-    room: &str,
+    room: &ChatRoomArn,
 ) -> Result<(), DbError> {
     let config = &state.config;
-    let malformed = |what: &str, e: ugc_domain::InvalidValue| {
-        DbError::Other(format!("IVS returned a malformed {what}: {e}").into())
-    };
-    let channel_arn =
-        ChannelArn::parse(&channel.channel_arn).map_err(|e| malformed("channel ARN", e))?;
-    let chat_room_arn = ChatRoomArn::parse(room).map_err(|e| malformed("room ARN", e))?;
     let resources = ChannelResources {
         tracking_id: tracking_id(
-            channel_arn.resource_id(),
+            channel.channel_arn.resource_id(),
             config.product_link_region_code.as_deref(),
         ),
-        channel_arn,
-        chat_room_arn,
+        channel_arn: channel.channel_arn.clone(),
+        chat_room_arn: room.clone(),
         ingest_endpoint: channel.ingest_endpoint.clone(),
         playback_url: channel.playback_url.clone(),
         stream_key_arn: channel.stream_key_arn.clone(),
@@ -177,20 +171,13 @@ async fn record(
 }
 
 /// Best-effort removal of resources nobody will record; failures are logged for the operator.
-async fn cleanup(state: &AppState, channel_arn: &str, room: Option<&str>) {
-    match ChannelArn::parse(channel_arn) {
-        Ok(arn) => {
-            if let Err(err) = state.video.delete_channel(&arn).await {
-                tracing::error!(channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
-            }
-        }
-        Err(err) => {
-            tracing::error!(channel_arn, error = %err, "IVS returned a malformed channel ARN: delete it by hand");
-        }
+async fn cleanup(state: &AppState, channel_arn: &ChannelArn, room: Option<&ChatRoomArn>) {
+    if let Err(err) = state.video.delete_channel(channel_arn).await {
+        tracing::error!(%channel_arn, error = %err, "orphaned IVS channel: delete it by hand");
     }
     if let Some(room) = room {
         if let Err(err) = state.chat.delete_room(room).await {
-            tracing::error!(room, error = %err, "orphaned chat room: delete it by hand");
+            tracing::error!(%room, error = %err, "orphaned chat room: delete it by hand");
         }
     }
 }

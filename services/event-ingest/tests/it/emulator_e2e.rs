@@ -20,8 +20,8 @@ async fn simulated_broadcasts_with_chaos_lead_to_the_right_live_state() {
         .create_channel("e2e", "STANDARD", None, HashMap::new())
         .await
         .unwrap();
-    app.register_owner(&created.channel_arn).await;
-    let channel = ChannelArn::parse(&created.channel_arn).unwrap();
+    app.register_owner(created.channel_arn.as_str()).await;
+    let channel = ChannelArn::parse(created.channel_arn.as_str()).unwrap();
 
     let emulator = &app.env.emulator;
     emulator.events.set_target(Some(EventTarget {

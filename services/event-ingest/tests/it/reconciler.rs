@@ -17,8 +17,8 @@ async fn ivs_channel(app: &TestApp) -> ChannelArn {
         .create_channel(&name, "STANDARD", None, HashMap::new())
         .await
         .unwrap();
-    app.register_owner(&created.channel_arn).await;
-    ChannelArn::parse(&created.channel_arn).unwrap()
+    app.register_owner(created.channel_arn.as_str()).await;
+    ChannelArn::parse(created.channel_arn.as_str()).unwrap()
 }
 
 /// Stores a live session (Session Created + Stream Start) through the service.

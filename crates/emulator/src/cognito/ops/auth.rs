@@ -97,26 +97,7 @@ impl Cognito {
         if !user.enabled {
             return Err(not_authorized("User is disabled."));
         }
-        if let Some(pre_auth) = &self.triggers().pre_authentication {
-            let ctx = EventContext {
-                region: &self.region,
-                pool_id: &pool.id,
-                client_id: &client.id,
-                user_name: &user.username,
-            };
-            let event = triggers::event(
-                &ctx,
-                "PreAuthentication_Authentication",
-                json!({
-                    "userAttributes": user_attributes_for_trigger(&user),
-                    // Cognito hands InitiateAuth's ClientMetadata to this trigger as validationData.
-                    "validationData": triggers::string_map_json(client_metadata),
-                    "userNotFound": false,
-                }),
-                json!({}),
-            );
-            triggers::invoke(pre_auth, "PreAuthentication", event)?;
-        }
+        self.pre_authentication(pool, client, &user, client_metadata)?;
         if user.password != *password {
             return Err(wrong());
         }
@@ -137,6 +118,45 @@ impl Cognito {
             }
             UserStatus::Confirmed | UserStatus::ForceChangePassword => {}
         }
+        let result = self.start_session(pool, client, &user)?;
+        tracing::info!(pool_id = %pool.id, username = %user.username, "Cognito sign-in");
+        Ok(json!({"ChallengeParameters": {}, "AuthenticationResult": result}))
+    }
+
+    /// Runs the PreAuthentication trigger, if one is set; its refusal refuses the sign-in.
+    fn pre_authentication(
+        &self,
+        pool: &Pool,
+        client: &Client,
+        user: &User,
+        client_metadata: Option<&BTreeMap<String, String>>,
+    ) -> Result<(), AwsError> {
+        let Some(pre_auth) = self.triggers().pre_authentication else {
+            return Ok(());
+        };
+        let ctx = EventContext {
+            region: &self.region,
+            pool_id: &pool.id,
+            client_id: &client.id,
+            user_name: &user.username,
+        };
+        let event = triggers::event(
+            &ctx,
+            "PreAuthentication_Authentication",
+            json!({
+                "userAttributes": user_attributes_for_trigger(user),
+                // Cognito hands InitiateAuth's ClientMetadata to this trigger as validationData.
+                "validationData": triggers::string_map_json(client_metadata),
+                "userNotFound": false,
+            }),
+            json!({}),
+        );
+        triggers::invoke(&pre_auth, "PreAuthentication", event).map(|_| ())
+    }
+
+    /// A new sign-in session: the ID and access tokens, and a refresh token stored with the
+    /// session it belongs to (`AuthenticationResult`).
+    fn start_session(&self, pool: &Pool, client: &Client, user: &User) -> Result<Value, AwsError> {
         let origin_jti = uuid::Uuid::new_v4().to_string();
         let auth_time = now_secs();
         let refresh_token = format!(
@@ -151,7 +171,7 @@ impl Cognito {
             auth_time,
             expires: now() + client.refresh_token_validity_secs as f64,
         };
-        let mut result = self.issue_tokens(pool, client, &user, &origin_jti, auth_time)?;
+        let mut result = self.issue_tokens(pool, client, user, &origin_jti, auth_time)?;
         self.store.write(|s| {
             let p = pool_mut(s, &pool.id)?;
             let at = now();
@@ -163,8 +183,7 @@ impl Cognito {
         if let Value::Object(o) = &mut result {
             o.insert("RefreshToken".into(), Value::String(refresh_token));
         }
-        tracing::info!(pool_id = %pool.id, username = %user.username, "Cognito sign-in");
-        Ok(json!({"ChallengeParameters": {}, "AuthenticationResult": result}))
+        Ok(result)
     }
 
     pub(super) fn refresh_auth(

@@ -199,6 +199,19 @@ fn client<'s>(state: &'s State, client_id: &str) -> Result<(&'s Pool, &'s Client
         .ok_or_else(|| client_not_found(client_id))
 }
 
+/// The pool and client of a request naming `ClientId` and `Username`, with the request's
+/// `SecretHash` checked against the client's secret.
+fn signed_client<'s>(
+    state: &'s State,
+    input: &Input<'_>,
+    client_id: &str,
+    username: &str,
+) -> Result<(&'s Pool, &'s Client), AwsError> {
+    let (p, c) = client(state, client_id)?;
+    check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+    Ok((p, c))
+}
+
 fn check_secret_hash(client: &Client, username: &str, given: Option<&str>) -> Result<(), AwsError> {
     let Some(secret) = &client.secret else {
         return Ok(());

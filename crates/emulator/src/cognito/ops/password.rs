@@ -8,8 +8,7 @@ impl Cognito {
         let username = input.str_req("Username")?;
         let client_metadata = input.string_map("ClientMetadata")?;
         let (pool, client, user) = self.store.read(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, c) = signed_client(s, input, client_id, username)?;
             let user = p
                 .find_user_key(username)
                 .and_then(|k| p.users.get(&k))
@@ -52,8 +51,7 @@ impl Cognito {
         let code = input.str_req("ConfirmationCode")?;
         let password = input.str_req("Password")?;
         self.store.write(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, _) = signed_client(s, input, client_id, username)?;
             let pool_id = p.id.clone();
             let p = pool_mut(s, &pool_id)?;
             let key = p

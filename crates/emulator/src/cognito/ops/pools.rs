@@ -9,46 +9,9 @@ impl Cognito {
         if name.is_empty() || name.chars().count() > 128 {
             return Err(invalid_parameter("PoolName must be 1 to 128 characters"));
         }
-        let mut policy = PasswordPolicy::default();
-        if let Some(p) = input
-            .object("Policies")
-            .and_then(|p| p.get("PasswordPolicy"))
-            .and_then(Value::as_object)
-        {
-            if let Some(n) = p.get("MinimumLength").and_then(Value::as_u64) {
-                policy.minimum_length = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            let flag =
-                |k: &str, default: bool| p.get(k).and_then(Value::as_bool).unwrap_or(default);
-            policy.require_uppercase = flag("RequireUppercase", false);
-            policy.require_lowercase = flag("RequireLowercase", false);
-            policy.require_numbers = flag("RequireNumbers", false);
-            policy.require_symbols = flag("RequireSymbols", false);
-        }
-        let alias_attributes = input.str_list("AliasAttributes")?;
-        if let Some(bad) = alias_attributes
-            .iter()
-            .find(|a| !matches!(a.as_str(), "preferred_username" | "email" | "phone_number"))
-        {
-            return Err(invalid_parameter(format!("Invalid alias attribute: {bad}")));
-        }
-        let schema = input
-            .0
-            .get("Schema")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|a| {
-                        Some(SchemaAttribute {
-                            name: a.get("Name")?.as_str()?.to_owned(),
-                            required: a.get("Required").and_then(Value::as_bool).unwrap_or(false),
-                            mutable: a.get("Mutable").and_then(Value::as_bool).unwrap_or(true),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let policy = password_policy(input);
+        let alias_attributes = alias_attributes(input)?;
+        let schema = schema(input);
         let template = input.object("VerificationMessageTemplate");
         let template_str = |k: &str| {
             template
@@ -230,4 +193,54 @@ impl Cognito {
             ))
         })
     }
+}
+
+/// `Policies.PasswordPolicy` (Cognito's defaults for what is left out).
+fn password_policy(input: &Input<'_>) -> PasswordPolicy {
+    let mut policy = PasswordPolicy::default();
+    let Some(p) = input
+        .object("Policies")
+        .and_then(|p| p.get("PasswordPolicy"))
+        .and_then(Value::as_object)
+    else {
+        return policy;
+    };
+    if let Some(n) = p.get("MinimumLength").and_then(Value::as_u64) {
+        policy.minimum_length = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    let flag = |k: &str| p.get(k).and_then(Value::as_bool).unwrap_or(false);
+    policy.require_uppercase = flag("RequireUppercase");
+    policy.require_lowercase = flag("RequireLowercase");
+    policy.require_numbers = flag("RequireNumbers");
+    policy.require_symbols = flag("RequireSymbols");
+    policy
+}
+
+/// `AliasAttributes`: only `preferred_username`, `email` and `phone_number` can be aliases.
+fn alias_attributes(input: &Input<'_>) -> Result<Vec<String>, AwsError> {
+    let alias_attributes = input.str_list("AliasAttributes")?;
+    if let Some(bad) = alias_attributes
+        .iter()
+        .find(|a| !matches!(a.as_str(), "preferred_username" | "email" | "phone_number"))
+    {
+        return Err(invalid_parameter(format!("Invalid alias attribute: {bad}")));
+    }
+    Ok(alias_attributes)
+}
+
+/// The `Schema` attributes this emulator enforces (name, required, mutable).
+fn schema(input: &Input<'_>) -> Vec<SchemaAttribute> {
+    let Some(items) = input.0.get("Schema").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|a| {
+            Some(SchemaAttribute {
+                name: a.get("Name")?.as_str()?.to_owned(),
+                required: a.get("Required").and_then(Value::as_bool).unwrap_or(false),
+                mutable: a.get("Mutable").and_then(Value::as_bool).unwrap_or(true),
+            })
+        })
+        .collect()
 }

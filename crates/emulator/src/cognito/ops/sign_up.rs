@@ -19,55 +19,21 @@ impl Cognito {
         validate_attribute_names(&attrs)?;
         let attributes: BTreeMap<String, String> = attrs.into_iter().collect();
 
-        let (pool, client) = self.store.read(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
-            p.policy.check(password)?;
-            check_required(p, &attributes)?;
-            let key = p.user_key(username);
-            if p.users.contains_key(&key) || p.find_user_key(username).is_some() {
-                return Err(AwsError::new(
-                    400,
-                    "UsernameExistsException",
-                    "User already exists",
-                ));
-            }
-            if let Some(e) = alias_conflict(p, &attributes, &key) {
-                return Err(e);
-            }
-            Ok((p.clone_without_users(), c.clone()))
-        })?;
+        let (pool, client) =
+            self.check_sign_up(input, client_id, username, password, &attributes)?;
         let ctx = EventContext {
             region: &self.region,
             pool_id: &pool.id,
             client_id: &client.id,
             user_name: username,
         };
-        let triggers = self.triggers();
-
-        let mut confirmed = false;
         let mut attributes = attributes;
-        if let Some(pre_sign_up) = &triggers.pre_sign_up {
-            let event = triggers::event(
-                &ctx,
-                "PreSignUp_SignUp",
-                json!({
-                    "userAttributes": triggers::attributes_json(&attributes),
-                    "validationData": triggers::string_map_json(validation_data.as_ref()),
-                    "clientMetadata": triggers::string_map_json(client_metadata.as_ref()),
-                }),
-                json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}),
-            );
-            let response = triggers::invoke(pre_sign_up, "PreSignUp", event)?;
-            let flag = |k: &str| response.get(k).and_then(Value::as_bool).unwrap_or(false);
-            confirmed = flag("autoConfirmUser");
-            if flag("autoVerifyEmail") && attributes.contains_key("email") {
-                attributes.insert("email_verified".into(), "true".into());
-            }
-            if flag("autoVerifyPhone") && attributes.contains_key("phone_number") {
-                attributes.insert("phone_number_verified".into(), "true".into());
-            }
-        }
+        let confirmed = self.pre_sign_up(
+            &ctx,
+            &mut attributes,
+            validation_data.as_ref(),
+            client_metadata.as_ref(),
+        )?;
 
         let sub = uuid::Uuid::new_v4().to_string();
         attributes.insert("sub".into(), sub.clone());
@@ -90,7 +56,7 @@ impl Cognito {
         };
 
         let created = now();
-        let user = User {
+        let mut user = User {
             username: username.to_owned(),
             sub: sub.clone(),
             attributes,
@@ -106,33 +72,10 @@ impl Cognito {
             codes: Vec::new(),
             sessions: Vec::new(),
         };
-        self.store.write(|s| {
-            let p = pool_mut(s, &pool.id)?;
-            let key = p.user_key(username);
-            if p.users.contains_key(&key) {
-                return Err(AwsError::new(
-                    400,
-                    "UsernameExistsException",
-                    "User already exists",
-                ));
-            }
-            if confirmed {
-                if let Some(e) = alias_conflict(p, &user.attributes, &key) {
-                    return Err(e);
-                }
-            }
-            let mut user = user;
-            if sends_code {
-                set_code(
-                    &mut user,
-                    CodePurpose::SignUp,
-                    code.clone(),
-                    SIGN_UP_CODE_SECS,
-                );
-            }
-            p.users.insert(key, user);
-            Ok(())
-        })?;
+        if sends_code {
+            set_code(&mut user, CodePurpose::SignUp, code, SIGN_UP_CODE_SECS);
+        }
+        self.insert_new_user(&pool.id, user)?;
         tracing::info!(pool_id = %pool.id, username, confirmed, "Cognito user signed up");
         let mut out = json!({"UserConfirmed": confirmed, "UserSub": sub});
         if let (Some(mail), Value::Object(o)) = (mail, &mut out) {
@@ -145,14 +88,98 @@ impl Cognito {
         Ok(out)
     }
 
+    /// The pool and client of a sign-up whose client, password, attributes and name are
+    /// acceptable.
+    fn check_sign_up(
+        &self,
+        input: &Input<'_>,
+        client_id: &str,
+        username: &str,
+        password: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(Pool, Client), AwsError> {
+        self.store.read(|s| {
+            let (p, c) = signed_client(s, input, client_id, username)?;
+            p.policy.check(password)?;
+            check_required(p, attributes)?;
+            let key = p.user_key(username);
+            if p.users.contains_key(&key) || p.find_user_key(username).is_some() {
+                return Err(AwsError::new(
+                    400,
+                    "UsernameExistsException",
+                    "User already exists",
+                ));
+            }
+            if let Some(e) = alias_conflict(p, attributes, &key) {
+                return Err(e);
+            }
+            Ok((p.clone_without_users(), c.clone()))
+        })
+    }
+
+    /// Runs the PreSignUp trigger, if one is set: returns whether it auto-confirmed the user, and
+    /// marks the attributes it auto-verified.
+    fn pre_sign_up(
+        &self,
+        ctx: &EventContext<'_>,
+        attributes: &mut BTreeMap<String, String>,
+        validation_data: Option<&BTreeMap<String, String>>,
+        client_metadata: Option<&BTreeMap<String, String>>,
+    ) -> Result<bool, AwsError> {
+        let Some(pre_sign_up) = self.triggers().pre_sign_up else {
+            return Ok(false);
+        };
+        let event = triggers::event(
+            ctx,
+            "PreSignUp_SignUp",
+            json!({
+                "userAttributes": triggers::attributes_json(attributes),
+                "validationData": triggers::string_map_json(validation_data),
+                "clientMetadata": triggers::string_map_json(client_metadata),
+            }),
+            json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false}),
+        );
+        let response = triggers::invoke(&pre_sign_up, "PreSignUp", event)?;
+        let flag = |k: &str| response.get(k).and_then(Value::as_bool).unwrap_or(false);
+        if flag("autoVerifyEmail") && attributes.contains_key("email") {
+            attributes.insert("email_verified".into(), "true".into());
+        }
+        if flag("autoVerifyPhone") && attributes.contains_key("phone_number") {
+            attributes.insert("phone_number_verified".into(), "true".into());
+        }
+        Ok(flag("autoConfirmUser"))
+    }
+
+    /// Stores a signed-up user, unless the name was taken meanwhile (or, for a user confirmed
+    /// at once, one of its aliases).
+    fn insert_new_user(&self, pool_id: &str, user: User) -> Result<(), AwsError> {
+        self.store.write(|s| {
+            let p = pool_mut(s, pool_id)?;
+            let key = p.user_key(&user.username);
+            if p.users.contains_key(&key) {
+                return Err(AwsError::new(
+                    400,
+                    "UsernameExistsException",
+                    "User already exists",
+                ));
+            }
+            if user.status == UserStatus::Confirmed {
+                if let Some(e) = alias_conflict(p, &user.attributes, &key) {
+                    return Err(e);
+                }
+            }
+            p.users.insert(key, user);
+            Ok(())
+        })
+    }
+
     pub(super) fn confirm_sign_up(&self, input: &Input<'_>) -> Result<Value, AwsError> {
         let client_id = input.str_req("ClientId")?;
         let username = input.str_req("Username")?;
         let code = input.str_req("ConfirmationCode")?;
         let force_alias = input.bool_opt("ForceAliasCreation")?.unwrap_or(false);
         self.store.write(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, _) = signed_client(s, input, client_id, username)?;
             let pool_id = p.id.clone();
             let p = pool_mut(s, &pool_id)?;
             let key = p.user_key(username);
@@ -189,8 +216,7 @@ impl Cognito {
         let username = input.str_req("Username")?;
         let client_metadata = input.string_map("ClientMetadata")?;
         let (pool, client, user) = self.store.read(|s| {
-            let (p, c) = client(s, client_id)?;
-            check_secret_hash(c, username, input.str_opt("SecretHash")?)?;
+            let (p, c) = signed_client(s, input, client_id, username)?;
             let user = p
                 .users
                 .get(&p.user_key(username))

@@ -44,16 +44,7 @@ struct MultitrackInput {
 pub(super) fn create_channel(shared: &Shared, body: &[u8]) -> Result<Reply, AwsError> {
     let input: CreateChannelInput = parse(body)?;
     let name = input.name.unwrap_or_default();
-    if name.len() > 128
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(constraint(
-            "name",
-            "satisfy regular expression pattern: ^[a-zA-Z0-9-_]*$",
-        ));
-    }
+    validate_name(&name)?;
     let latency_mode = one_of(input.latency_mode, "latencyMode", &["NORMAL", "LOW"], "LOW")?;
     let channel_type = one_of(
         input.channel_type,
@@ -61,47 +52,14 @@ pub(super) fn create_channel(shared: &Shared, body: &[u8]) -> Result<Reply, AwsE
         &["BASIC", "STANDARD", "ADVANCED_SD", "ADVANCED_HD"],
         "STANDARD",
     )?;
-    let advanced = channel_type.starts_with("ADVANCED");
-    let preset = match input.preset.filter(|p| !p.is_empty()) {
-        None if advanced => "HIGHER_BANDWIDTH_DELIVERY".to_owned(),
-        None => String::new(),
-        Some(_) if !advanced => {
-            return Err(AwsError::validation(
-                "A preset can only be set on ADVANCED_SD and ADVANCED_HD channels",
-            ))
-        }
-        Some(p) => one_of(
-            Some(p),
-            "preset",
-            &[
-                "HIGHER_BANDWIDTH_DELIVERY",
-                "CONSTRAINED_BANDWIDTH_DELIVERY",
-            ],
-            "",
-        )?,
-    };
+    let preset = preset(input.preset, channel_type.starts_with("ADVANCED"))?;
     let container_format = one_of(
         input.container_format,
         "containerFormat",
         &["TS", "FRAGMENTED_MP4"],
         "TS",
     )?;
-    let multitrack = match input.multitrack_input_configuration {
-        None => Multitrack::default(),
-        Some(m) => {
-            let default = Multitrack::default();
-            Multitrack {
-                enabled: m.enabled.unwrap_or(false),
-                policy: one_of(m.policy, "policy", &["ALLOW", "REQUIRE"], &default.policy)?,
-                maximum_resolution: one_of(
-                    m.maximum_resolution,
-                    "maximumResolution",
-                    &["SD", "HD", "FULL_HD"],
-                    &default.maximum_resolution,
-                )?,
-            }
-        }
-    };
+    let multitrack = multitrack(input.multitrack_input_configuration)?;
     if multitrack.enabled && (channel_type != "STANDARD" || container_format != "FRAGMENTED_MP4") {
         return Err(AwsError::validation(
             "Multitrack input requires a STANDARD channel with the FRAGMENTED_MP4 container format",
@@ -154,6 +112,58 @@ pub(super) fn create_channel(shared: &Shared, body: &[u8]) -> Result<Reply, AwsE
         state.channels.insert(channel.id.clone(), channel);
     });
     Ok(Reply::Json(body))
+}
+
+fn validate_name(name: &str) -> Result<(), AwsError> {
+    if name.len() > 128
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(constraint(
+            "name",
+            "satisfy regular expression pattern: ^[a-zA-Z0-9-_]*$",
+        ));
+    }
+    Ok(())
+}
+
+/// The transcode preset: only advanced channels have one (by default
+/// `HIGHER_BANDWIDTH_DELIVERY`); the other types have none.
+fn preset(preset: Option<String>, advanced: bool) -> Result<String, AwsError> {
+    match preset.filter(|p| !p.is_empty()) {
+        None if advanced => Ok("HIGHER_BANDWIDTH_DELIVERY".to_owned()),
+        None => Ok(String::new()),
+        Some(_) if !advanced => Err(AwsError::validation(
+            "A preset can only be set on ADVANCED_SD and ADVANCED_HD channels",
+        )),
+        Some(p) => one_of(
+            Some(p),
+            "preset",
+            &[
+                "HIGHER_BANDWIDTH_DELIVERY",
+                "CONSTRAINED_BANDWIDTH_DELIVERY",
+            ],
+            "",
+        ),
+    }
+}
+
+fn multitrack(input: Option<MultitrackInput>) -> Result<Multitrack, AwsError> {
+    let default = Multitrack::default();
+    let Some(m) = input else {
+        return Ok(default);
+    };
+    Ok(Multitrack {
+        enabled: m.enabled.unwrap_or(false),
+        policy: one_of(m.policy, "policy", &["ALLOW", "REQUIRE"], &default.policy)?,
+        maximum_resolution: one_of(
+            m.maximum_resolution,
+            "maximumResolution",
+            &["SD", "HD", "FULL_HD"],
+            &default.maximum_resolution,
+        )?,
+    })
 }
 
 pub(super) fn get_channel(shared: &Shared, body: &[u8]) -> Result<Reply, AwsError> {
