@@ -239,27 +239,55 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 /// What one DynamoDB call costs the caller (the SDK: build, endpoint, sign, send, parse), as
-/// the services' clients are configured: sequential calls from this process straight to DynamoDB
-/// Local, this process's CPU time divided by the calls.
-async fn sdk_rows(table: &mut Table, platform: &Platform, hot: &HotChannel) -> anyhow::Result<()> {
+/// the services' clients are configured (`ugc_web::sdk_metrics::http_client`) and as their handlers
+/// run (a current-thread runtime, like each actix-web worker, with a client and connections of
+/// its own): sequential calls from this process straight to DynamoDB Local, this process's CPU
+/// time divided by the calls.
+async fn sdk_rows(table: &mut Table, _platform: &Platform, hot: &HotChannel) -> anyhow::Result<()> {
     const CALLS: u32 = 2_000;
+    let ddb = var("BENCH_DDB")?;
+    let sub = hot.user.sub.clone();
     let arn = ugc_domain::ChannelArn::parse(&hot.arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    for (what, op) in [("GetItem (a profile)", 0), ("Query (newest session)", 1)] {
-        let cpu_before = crate::procs::cpu_seconds(Some(std::process::id()));
-        let started = Instant::now();
-        for _ in 0..CALLS {
-            if op == 0 {
-                platform.channels.get(&hot.user.sub).await?;
-            } else {
-                platform.streams.latest_session(&arn).await?;
+    let rows = crate::sdk_calls::on_worker_runtime(async move {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(ugc_web::sdk_metrics::http_client())
+            .endpoint_url(&ddb)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "bench",
+            ))
+            .load()
+            .await;
+        let client = ugc_dynamo::client_from_config(&sdk);
+        let tables = ugc_dynamo::TableNames::with_prefix(crate::platform::PREFIX);
+        let channels = ugc_dynamo::ChannelsRepo::new(client.clone(), tables.channels);
+        let streams = ugc_dynamo::StreamsRepo::new(client, tables.streams);
+        let mut rows = Vec::new();
+        for (what, op) in [("GetItem (a profile)", 0), ("Query (newest session)", 1)] {
+            channels.get(&sub).await?;
+            let cpu_before = crate::procs::cpu_seconds(Some(std::process::id()));
+            let started = Instant::now();
+            for _ in 0..CALLS {
+                if op == 0 {
+                    channels.get(&sub).await?;
+                } else {
+                    streams.latest_session(&arn).await?;
+                }
             }
+            let wall = started.elapsed().as_secs_f64() / f64::from(CALLS) * 1000.0;
+            let cpu = (crate::procs::cpu_seconds(Some(std::process::id())) - cpu_before)
+                / f64::from(CALLS)
+                * 1_000_000.0;
+            rows.push((what, cpu, wall));
         }
-        let wall = started.elapsed().as_secs_f64() / f64::from(CALLS) * 1000.0;
-        let cpu = (crate::procs::cpu_seconds(Some(std::process::id())) - cpu_before)
-            / f64::from(CALLS)
-            * 1_000_000.0;
+        Ok(rows)
+    })
+    .await?;
+    for (what, cpu, wall) in rows {
         table.row(
-            format!("DynamoDB {what}: caller's CPU per call, {CALLS} sequential calls"),
+            format!(
+                "DynamoDB {what}: caller's CPU per call, {CALLS} sequential calls (worker-like runtime)"
+            ),
             format!("{cpu:.0} µs (wall {wall:.2} ms per call)"),
             "—",
             None,
