@@ -43,6 +43,7 @@ export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDE
 unset AWS_PROFILE AWS_ENDPOINT_URL || true
 
 BENCH_DDB="http://127.0.0.1:$port" \
+BENCH_DDB_PID="$ddb_pid" \
 BENCH_OHA="$oha" \
 BENCH_LOCAL_BIN="$root/target/perf/ugc-local" \
 BENCH_DATA_DIR="$work/data" \

@@ -98,9 +98,17 @@ async fn route_rows(
     table.row(format!("{name}, 64 connections"), figure, &target, met);
 
     let cpu_before = server.cpu_seconds();
+    let others_before = others_cpu(platform);
     let calls_before = platform.counters.total.load(Ordering::SeqCst);
     let steady = load.fixed(request, STEADY_RATE).await?;
     let cpu_ms = per_request(server.cpu_seconds() - cpu_before, steady.requests) * 1000.0;
+    let others = others_cpu(platform);
+    let other_ms = |i: usize| {
+        per_request(
+            others.get(i).copied().unwrap_or(0.0) - others_before.get(i).copied().unwrap_or(0.0),
+            steady.requests,
+        ) * 1000.0
+    };
     let calls = per_request(
         (platform.counters.total.load(Ordering::SeqCst) - calls_before) as f64,
         steady.requests,
@@ -108,8 +116,13 @@ async fn route_rows(
     table.row(
         format!("{name} at {STEADY_RATE} req/s"),
         format!(
-            "p50 {:.2} ms, p99 {:.2} ms; {cpu_ms:.3} CPU-ms and {calls:.2} DynamoDB calls per request",
-            steady.p50_ms, steady.p99_ms
+            "p50 {:.2} ms, p99 {:.2} ms; {cpu_ms:.3} CPU-ms and {calls:.2} DynamoDB calls per request \
+             (elsewhere per request: DynamoDB Local {:.3}, emulator {:.3}, bench proxy {:.3} CPU-ms)",
+            steady.p50_ms,
+            steady.p99_ms,
+            other_ms(0),
+            other_ms(1),
+            other_ms(2)
         ),
         &format!("p99 ≤ {P99_TARGET_MS:.0} ms"),
         Some(steady.ok_ratio > 0.999 && steady.p99_ms <= P99_TARGET_MS),
@@ -127,6 +140,19 @@ async fn route_rows(
         None,
     );
     Ok(cpu_ms)
+}
+
+/// CPU seconds so far of DynamoDB Local (`BENCH_DDB_PID`, when given), the emulator process and
+/// this process (the counting proxy; otherwise it only waits for oha).
+fn others_cpu(platform: &Platform) -> [f64; 3] {
+    let ddb = std::env::var("BENCH_DDB_PID")
+        .ok()
+        .and_then(|p| p.parse().ok());
+    [
+        crate::procs::cpu_seconds(ddb),
+        platform.local.cpu_seconds(),
+        crate::procs::cpu_seconds(Some(std::process::id())),
+    ]
 }
 
 fn per_request(total: f64, requests: f64) -> f64 {
@@ -161,12 +187,38 @@ pub async fn run() -> anyhow::Result<()> {
     let hot = seed::hot_channel(&platform).await?;
     let mut table = Table::default();
 
-    sdk_rows(&mut table, &platform, &hot).await?;
-    http_rows(&mut table, &load, &platform, &hot).await?;
-    uncached_rows(&mut table, &load, &platform, &hot).await?;
-    ingest_rows(&mut table, &platform, &arns).await?;
-    journey_rows(&mut table, &platform).await;
-    process_rows(&mut table, &platform);
+    // `BENCH_ONLY=http,ingest` runs only those groups (for profiling one part; the table is then
+    // partial and says so): sdk, http, uncached, ingest, journey, process.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let wanted = |group: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|g| g == group))
+    };
+    eprintln!(
+        "api pid {:?}, uncached api pid {:?}, event-ingest pid {:?}, ugc-local pid {:?}",
+        platform.api.child.id(),
+        platform.api_uncached.as_ref().and_then(|p| p.child.id()),
+        platform.ingest.child.id(),
+        platform.local.child.id()
+    );
+    if wanted("sdk") {
+        sdk_rows(&mut table, &platform, &hot).await?;
+    }
+    if wanted("http") {
+        http_rows(&mut table, &load, &platform, &hot).await?;
+    }
+    if wanted("uncached") {
+        uncached_rows(&mut table, &load, &platform, &hot).await?;
+    }
+    if wanted("ingest") {
+        ingest_rows(&mut table, &platform, &arns).await?;
+    }
+    if wanted("journey") {
+        journey_rows(&mut table, &platform).await;
+    }
+    if wanted("process") {
+        process_rows(&mut table, &platform);
+    }
     platform.stop().await;
 
     let intro = format!(
@@ -178,32 +230,64 @@ pub async fn run() -> anyhow::Result<()> {
          CPU per request from the server's /proc/<pid>/stat over the {STEADY_RATE} req/s run.",
         load.seconds
     );
+    let intro = match &only {
+        Some(groups) => format!("{intro}\n\n**Partial run** (`BENCH_ONLY={groups}`)."),
+        None => intro,
+    };
     println!("{}", table.render(&intro));
     Ok(())
 }
 
 /// What one DynamoDB call costs the caller (the SDK: build, endpoint, sign, send, parse), as
-/// the services' clients are configured: sequential calls from this process straight to DynamoDB
-/// Local, this process's CPU time divided by the calls.
-async fn sdk_rows(table: &mut Table, platform: &Platform, hot: &HotChannel) -> anyhow::Result<()> {
+/// the services' clients are configured (`ugc_web::sdk_metrics::http_client`) and as their handlers
+/// run (a current-thread runtime, like each actix-web worker, with a client and connections of
+/// its own): sequential calls from this process straight to DynamoDB Local, this process's CPU
+/// time divided by the calls.
+async fn sdk_rows(table: &mut Table, _platform: &Platform, hot: &HotChannel) -> anyhow::Result<()> {
     const CALLS: u32 = 2_000;
+    let ddb = var("BENCH_DDB")?;
+    let sub = hot.user.sub.clone();
     let arn = ugc_domain::ChannelArn::parse(&hot.arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    for (what, op) in [("GetItem (a profile)", 0), ("Query (newest session)", 1)] {
-        let cpu_before = crate::procs::cpu_seconds(Some(std::process::id()));
-        let started = Instant::now();
-        for _ in 0..CALLS {
-            if op == 0 {
-                platform.channels.get(&hot.user.sub).await?;
-            } else {
-                platform.streams.latest_session(&arn).await?;
+    let rows = crate::sdk_calls::on_worker_runtime(async move {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(ugc_web::sdk_metrics::http_client())
+            .endpoint_url(&ddb)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "bench",
+            ))
+            .load()
+            .await;
+        let client = ugc_dynamo::client_from_config(&sdk);
+        let tables = ugc_dynamo::TableNames::with_prefix(crate::platform::PREFIX);
+        let channels = ugc_dynamo::ChannelsRepo::new(client.clone(), tables.channels);
+        let streams = ugc_dynamo::StreamsRepo::new(client, tables.streams);
+        let mut rows = Vec::new();
+        for (what, op) in [("GetItem (a profile)", 0), ("Query (newest session)", 1)] {
+            channels.get(&sub).await?;
+            let cpu_before = crate::procs::cpu_seconds(Some(std::process::id()));
+            let started = Instant::now();
+            for _ in 0..CALLS {
+                if op == 0 {
+                    channels.get(&sub).await?;
+                } else {
+                    streams.latest_session(&arn).await?;
+                }
             }
+            let wall = started.elapsed().as_secs_f64() / f64::from(CALLS) * 1000.0;
+            let cpu = (crate::procs::cpu_seconds(Some(std::process::id())) - cpu_before)
+                / f64::from(CALLS)
+                * 1_000_000.0;
+            rows.push((what, cpu, wall));
         }
-        let wall = started.elapsed().as_secs_f64() / f64::from(CALLS) * 1000.0;
-        let cpu = (crate::procs::cpu_seconds(Some(std::process::id())) - cpu_before)
-            / f64::from(CALLS)
-            * 1_000_000.0;
+        Ok(rows)
+    })
+    .await?;
+    for (what, cpu, wall) in rows {
         table.row(
-            format!("DynamoDB {what}: caller's CPU per call, {CALLS} sequential calls"),
+            format!(
+                "DynamoDB {what}: caller's CPU per call, {CALLS} sequential calls (worker-like runtime)"
+            ),
             format!("{cpu:.0} µs (wall {wall:.2} ms per call)"),
             "—",
             None,

@@ -11,6 +11,7 @@ mod oha;
 mod platform;
 mod procs;
 mod proxy;
+mod sdk_calls;
 mod seed;
 mod serve;
 mod soak;
@@ -23,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         Some("serve-ingest") => serve::ingest().await,
         Some("soak") => soak::run().await,
         Some("count-proxy") => count_proxy().await,
+        Some("sdk-calls") => sdk_calls::run().await,
         _ => bench::run().await,
     }
 }

@@ -3,6 +3,7 @@
 //! ([`ChannelsRepo`], [`StreamsRepo`]). Races are settled by DynamoDB itself, with condition
 //! expressions, single-operation updates and transactions; see each operation.
 
+pub mod batch;
 pub mod channels;
 pub mod client;
 pub mod codec;
@@ -12,6 +13,7 @@ pub mod streams;
 mod table;
 pub mod tables;
 
+pub use batch::ProfileReads;
 pub use channels::{
     username_marker_id, AssetVersionOutcome, AssetWrite, ChannelResources, ChannelsRepo,
     FollowOutcome, ItemOwnership, NewProfile, OwnershipBatch, PreferenceNames, ProvisioningClaim,

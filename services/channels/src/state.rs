@@ -6,7 +6,7 @@ use ugc_aws::{
     AssetsClient, ChatClient, CredentialsSource, IdentityClient, Marketplace, ProductsClient,
     ProductsConfig, SecretsClient, VideoClient,
 };
-use ugc_dynamo::{ChannelsRepo, StreamsRepo};
+use ugc_dynamo::{ChannelsRepo, ProfileReads, StreamsRepo};
 
 use crate::config::Config;
 use crate::routes::public::PublicCache;
@@ -14,6 +14,8 @@ use crate::routes::public::PublicCache;
 pub struct AppState {
     pub config: Config,
     pub channels: ChannelsRepo,
+    /// Strongly consistent profile reads shared by concurrent requests (ban lists, follows).
+    pub profiles: ProfileReads,
     pub streams: StreamsRepo,
     pub identity: IdentityClient,
     pub video: VideoClient,
@@ -58,6 +60,10 @@ impl AppState {
         ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
         Ok(Self {
             channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
+            profiles: ProfileReads::new(ChannelsRepo::new(
+                dynamo.clone(),
+                config.channels_table.clone(),
+            )),
             streams: StreamsRepo::new(dynamo, config.streams_table.clone()),
             identity: IdentityClient::new(
                 sdk,

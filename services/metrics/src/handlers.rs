@@ -75,7 +75,7 @@ pub struct SessionEvent {
     pub event_type: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 pub struct MetricStatistics {
     /// Average over the window (CloudWatch `TIME_SERIES(AVG(…))`); absent without data.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -83,7 +83,7 @@ pub struct MetricStatistics {
 }
 
 /// One chart of the health page.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Metric {
     /// CloudWatch StartTime of the query, ISO-8601 with milliseconds: `data[i]` is the bucket that
@@ -378,6 +378,17 @@ async fn session_metrics(
         }
     }
 
+    // Charts of the same window fetched within the last few seconds (crate::recent).
+    let recent_key = format!(
+        "{}|{key}|{live}",
+        session.channel_arn.resource_id().as_str()
+    );
+    if !cacheable {
+        if let Some(recent) = state.recent.get(&recent_key) {
+            return Ok(recent.as_ref().clone());
+        }
+    }
+
     let queries = metric_queries(session.channel_arn.resource_id().as_str(), window.period)
         .into_iter()
         .map(to_cloudwatch_query)
@@ -398,6 +409,11 @@ async fn session_metrics(
         .into_iter()
         .map(Metric::from)
         .collect();
+    if !cacheable {
+        state
+            .recent
+            .put(recent_key, std::sync::Arc::new(metrics.clone()));
+    }
 
     if cacheable {
         // Replaces the whole map: a cache of a finer, expired resolution goes away.

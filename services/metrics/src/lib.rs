@@ -27,6 +27,7 @@
 pub mod config;
 pub mod handlers;
 pub mod openapi;
+mod recent;
 pub mod token;
 
 use actix_web::web;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub(crate) stream_metrics: StreamMetricsClient,
     pub(crate) video: VideoClient,
     pub(crate) tokens: std::sync::Arc<TokenCipher>,
+    /// Charts fetched in the last few seconds, per window.
+    pub(crate) recent: std::sync::Arc<recent::RecentMetrics>,
     pub(crate) region: String,
     pub(crate) account_id: String,
     pub(crate) channel_type: String,
@@ -74,6 +77,7 @@ impl AppState {
             stream_metrics: StreamMetricsClient::new(sdk),
             video: VideoClient::new(sdk),
             tokens: std::sync::Arc::new(tokens),
+            recent: std::sync::Arc::default(),
             region: config.region,
             account_id: config.account_id,
             channel_type: config.channel_type,

@@ -136,6 +136,51 @@ async fn two_profiles_in_one_read() {
     db.cleanup().await;
 }
 
+/// `ProfileReads` answers what `get` answers, in argument order, for many concurrent callers, and
+/// a write acknowledged before a call is always seen by it (a ban shows on the next request).
+#[tokio::test]
+async fn shared_profile_reads_answer_each_caller_freshly() {
+    let db = TestDb::new().await;
+    let repo = db.channels();
+    repo.create_profile(&profile("sub-a", "Anna"))
+        .await
+        .unwrap();
+    repo.create_profile(&profile("sub-b", "Bert"))
+        .await
+        .unwrap();
+    let reads = ugc_dynamo::ProfileReads::new(repo.clone());
+    let calls = (0..40).map(|i| {
+        let reads = reads.clone();
+        async move {
+            let subs: [&str; 3] = if i % 2 == 0 {
+                ["sub-a", "sub-b", "sub-404"]
+            } else {
+                ["sub-b", "sub-a", "sub-a"]
+            };
+            (i, reads.get(&subs).await.unwrap())
+        }
+    });
+    for (i, records) in futures_util::future::join_all(calls).await {
+        let ids: Vec<Option<&str>> = records
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.id.as_str()))
+            .collect();
+        if i % 2 == 0 {
+            assert_eq!(ids, [Some("sub-a"), Some("sub-b"), None]);
+        } else {
+            assert_eq!(ids, [Some("sub-b"), Some("sub-a"), Some("sub-a")]);
+        }
+    }
+    for round in 0..5 {
+        let banned = format!("banned-{round}");
+        repo.ban("sub-a", &banned).await.unwrap();
+        let (fresh, _) = tokio::join!(reads.get(&["sub-a"]), reads.get(&["sub-b"]));
+        let owner = fresh.unwrap().pop().flatten().unwrap();
+        assert!(owner.has_banned(&banned), "round {round}: ban not seen");
+    }
+    db.cleanup().await;
+}
+
 #[tokio::test]
 async fn rename_moves_the_case_insensitive_claim() {
     let db = TestDb::new().await;

@@ -107,15 +107,40 @@ pub async fn create_chat_token(
         .chat_room_owner_username
         .filter(|name| !name.is_empty())
         .ok_or_else(missing_field)?;
-    let owner = state
-        .channels
-        .get_by_username(&owner_name)
-        .await?
-        .ok_or_else(user_not_found)?;
+    // Who holds the name comes from the public cache (at most `PUBLIC_CACHE_TTL` old); whatever
+    // decides the answer (the owner's ban list) is then read fresh, and a cached name its fresh
+    // profile no longer carries (a rename within the TTL) is looked up again.
+    let public = crate::routes::public::cached_channel(&state, &owner_name).await?;
     let (room, grant) = match viewer.user() {
-        None => (chat_room(&owner)?, anonymous_grant()),
+        None => {
+            let room = match public.as_ref().and_then(|p| p.chat_room_arn()) {
+                Some(room) => room.to_owned(),
+                None => chat_room(&owner_by_name(&state, &owner_name).await?)?,
+            };
+            (room, anonymous_grant())
+        }
         Some(user) => {
-            let (owner, caller) = fresh_records(&state, &owner.id, &user.sub).await?;
+            let cached = match &public {
+                Some(public) => {
+                    let [owner, caller] = crate::routes::public::two(
+                        state
+                            .profiles
+                            .get(&[public.owner_sub(), user.sub.as_str()])
+                            .await?,
+                    );
+                    owner
+                        .filter(|owner| owner.username == owner_name)
+                        .map(|owner| (owner, caller))
+                }
+                None => None,
+            };
+            let (owner, caller) = match cached {
+                Some(records) => records,
+                None => {
+                    let owner = owner_by_name(&state, &owner_name).await?;
+                    fresh_records(&state, &owner.id, &user.sub).await?
+                }
+            };
             let room = chat_room(&owner)?;
             if owner.has_banned(&user.sub) {
                 return Err(ApiError::new(
@@ -154,13 +179,23 @@ pub async fn create_chat_token(
     }))
 }
 
+/// The profile that holds this exact username (the username index), or 404.
+async fn owner_by_name(state: &AppState, username: &str) -> Result<ChannelRecord, ApiError> {
+    state
+        .channels
+        .get_by_username(username)
+        .await?
+        .ok_or_else(user_not_found)
+}
+
 /// The owner's record and the caller's, both strongly consistent (the ban list must be current).
 async fn fresh_records(
     state: &AppState,
     owner_sub: &str,
     caller_sub: &str,
 ) -> Result<(ChannelRecord, Option<ChannelRecord>), ApiError> {
-    let (owner, caller) = state.channels.get_two(owner_sub, caller_sub).await?;
+    let [owner, caller] =
+        crate::routes::public::two(state.profiles.get(&[owner_sub, caller_sub]).await?);
     Ok((owner.ok_or_else(user_not_found)?, caller))
 }
 

@@ -7,7 +7,7 @@
 //! is read fresh on every request, so a ban takes effect on the next one. Responses carry an
 //! allow-list of public fields only: never e-mail, stream key, chat room or ban and following lists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
@@ -82,9 +82,27 @@ pub struct PublicChannel {
     color: Option<String>,
     channel_asset_urls: BTreeMap<String, String>,
     channel_arn: ChannelArn,
+    /// Never in a response; a chat token for an anonymous viewer needs nothing else (a room ARN
+    /// never changes for a channel).
+    chat_room_arn: Option<String>,
     playback_url: Option<String>,
     is_live: bool,
     video: Option<VideoSize>,
+}
+
+impl PublicChannel {
+    /// The sub of the profile that held the username when this was loaded.
+    pub fn owner_sub(&self) -> &str {
+        &self.owner_sub
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    pub fn chat_room_arn(&self) -> Option<&str> {
+        self.chat_room_arn.as_deref()
+    }
 }
 
 /// One channel of the directory (docs/contract.md §6.1: exactly these four fields).
@@ -259,14 +277,7 @@ pub async fn channel_page(
 ) -> Result<web::Json<ChannelPage>, ApiError> {
     let username = path.into_inner();
     check_param("channelOwnerUsername", &username)?;
-    let sources = Sources::of(&state);
-    let name = username.clone();
-    let public = state
-        .public_cache
-        .pages
-        .get_or_load(&username, move || async move {
-            load_public_channel(&sources, &name).await
-        })
+    let public = cached_channel(&state, &username)
         .await?
         .ok_or_else(user_not_found)?;
     let relation = match viewer.user() {
@@ -276,17 +287,40 @@ pub async fn channel_page(
     Ok(web::Json(ChannelPage::new(&public, relation)))
 }
 
+/// The public part of a channel page from [`PublicCache`] (at most `PUBLIC_CACHE_TTL` old);
+/// `None` for an unknown user or one without a channel yet.
+pub async fn cached_channel(
+    state: &AppState,
+    username: &str,
+) -> Result<Option<Arc<PublicChannel>>, ApiError> {
+    let sources = Sources::of(state);
+    let name = username.to_owned();
+    state
+        .public_cache
+        .pages
+        .get_or_load(&name.clone(), move || async move {
+            load_public_channel(&sources, &name).await
+        })
+        .await
+}
+
+/// The two answers of a two-sub [`ugc_dynamo::ProfileReads::get`].
+pub fn two(records: Vec<Option<ChannelRecord>>) -> [Option<ChannelRecord>; 2] {
+    let mut records = records.into_iter();
+    [records.next().flatten(), records.next().flatten()]
+}
+
 /// The fresh, viewer-specific part: the owner's ban list (strongly consistent, so a ban shows on
-/// the next request) and the viewer's own follows and bans.
+/// the next request; [`ugc_dynamo::ProfileReads`]) and the viewer's own follows and bans.
 async fn viewer_relation(
     state: &AppState,
     public: &PublicChannel,
     viewer_sub: &str,
 ) -> Result<ViewerRelation, ApiError> {
-    let (owner, viewer) = state
-        .channels
-        .get_two(&public.owner_sub, viewer_sub)
-        .await?;
+    let [owner, viewer] = two(state
+        .profiles
+        .get(&[public.owner_sub.as_str(), viewer_sub])
+        .await?);
     let owner = owner.ok_or_else(user_not_found)?;
     Ok(ViewerRelation {
         is_viewer_banned: owner.has_banned(viewer_sub),
@@ -325,6 +359,7 @@ async fn load_public_channel(
         color: owner.color.clone(),
         channel_asset_urls: owner.channel_asset_urls(),
         channel_arn,
+        chat_room_arn: owner.chat_room_arn.clone(),
         playback_url: owner.playback_url.clone(),
         is_live,
         video,
@@ -388,21 +423,38 @@ fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
 }
 
 /// The cache's load of the directory: the live index (newest first, one session per channel),
-/// then each channel's profile, concurrently. Channels whose profile is gone are skipped.
+/// then the owners' profiles in one `BatchGetItem` by the subs the sessions recorded; a session
+/// without a sub, or whose sub's profile moved on, goes through the channel ARN index
+/// ([`live_channel_owner`]'s fallback). Channels whose profile is gone are skipped.
 async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, ApiError> {
     let live = state.streams.live_directory(MAX_RESULTS).await?;
-    let records = try_join_all(
-        live.iter()
-            .map(|session| live_channel_owner(&state.channels, session)),
-    )
+    let subs: Vec<String> = live.iter().filter_map(|s| s.user_sub.clone()).collect();
+    let profiles = state.channels.get_many(&subs, false).await?;
+    let by_sub: HashMap<&str, &ChannelRecord> =
+        profiles.iter().map(|r| (r.id.as_str(), r)).collect();
+    let records = try_join_all(live.iter().map(|session| {
+        let found = session
+            .user_sub
+            .as_deref()
+            .and_then(|sub| by_sub.get(sub))
+            .filter(|record| record.channel_arn.as_ref() == Some(&session.channel_arn))
+            .map(|record| DirectoryChannel::from_record(record));
+        async move {
+            match found {
+                Some(channel) => Ok(Some(channel)),
+                None => Ok::<_, DbError>(
+                    state
+                        .channels
+                        .get_by_channel_arn(&session.channel_arn)
+                        .await?
+                        .as_ref()
+                        .map(DirectoryChannel::from_record),
+                ),
+            }
+        }
+    }))
     .await?;
-    Ok(Arc::new(
-        records
-            .iter()
-            .flatten()
-            .map(DirectoryChannel::from_record)
-            .collect(),
-    ))
+    Ok(Arc::new(records.into_iter().flatten().collect()))
 }
 
 /// The profile that owns a live session: by the owner's sub the session recorded (a GetItem), or
@@ -434,6 +486,7 @@ mod tests {
             channel_asset_urls: BTreeMap::new(),
             channel_arn: ChannelArn::parse("arn:aws:ivs:us-west-2:123456789012:channel/abc")
                 .unwrap(),
+            chat_room_arn: None,
             playback_url: Some("https://play/abc.m3u8".into()),
             is_live,
             video: Some(VideoSize {
