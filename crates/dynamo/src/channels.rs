@@ -375,22 +375,11 @@ impl ChannelsRepo {
                 let Some(pending) = keys.take() else {
                     break;
                 };
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await?;
-                if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
-                    for item in found {
-                        records.push(ChannelRecord::from_item(item)?);
-                    }
+                let (found, unread) = self.table.batch_get(pending).await?;
+                for item in &found {
+                    records.push(ChannelRecord::from_item(item)?);
                 }
-                keys = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
+                keys = unread;
                 if keys.is_some() {
                     conflict_backoff(attempt.min(4)).await;
                 }

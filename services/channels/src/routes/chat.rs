@@ -114,7 +114,7 @@ pub async fn create_chat_token(
     let (room, grant) = match viewer.user() {
         None => {
             let room = match public.as_ref().and_then(|p| p.chat_room_arn()) {
-                Some(room) => room.to_owned(),
+                Some(room) => room.clone(),
                 None => chat_room(&owner_by_name(&state, &owner_name).await?)?,
             };
             (room, anonymous_grant())

@@ -15,7 +15,7 @@ use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 use ugc_aws::IngestConfiguration;
 use ugc_aws::VideoClient;
-use ugc_domain::ChannelArn;
+use ugc_domain::{ChannelArn, ChatRoomArn};
 use ugc_dynamo::{ChannelRecord, ChannelsRepo, DbError, LiveSession, StoredSession, StreamsRepo};
 use ugc_web::routing::check_param;
 use ugc_web::{ApiError, MaybeAuthUser};
@@ -84,7 +84,7 @@ pub struct PublicChannel {
     channel_arn: ChannelArn,
     /// Never in a response; a chat token for an anonymous viewer needs nothing else (a room ARN
     /// never changes for a channel).
-    chat_room_arn: Option<String>,
+    chat_room_arn: Option<ChatRoomArn>,
     playback_url: Option<String>,
     is_live: bool,
     video: Option<VideoSize>,
@@ -100,8 +100,8 @@ impl PublicChannel {
         &self.username
     }
 
-    pub fn chat_room_arn(&self) -> Option<&str> {
-        self.chat_room_arn.as_deref()
+    pub fn chat_room_arn(&self) -> Option<&ChatRoomArn> {
+        self.chat_room_arn.as_ref()
     }
 }
 
@@ -359,7 +359,7 @@ async fn load_public_channel(
         color: owner.color.clone(),
         channel_asset_urls: owner.channel_asset_urls(),
         channel_arn,
-        chat_room_arn: owner.chat_room_arn.clone(),
+        chat_room_arn: crate::routes::chat::stored_room(&owner),
         playback_url: owner.playback_url.clone(),
         is_live,
         video,
