@@ -34,6 +34,26 @@ pub trait Classify {
     fn transience(&self) -> Transience;
 }
 
+/// An error and its sources on one line, for the logs (a source already quoted by the text before
+/// it is not repeated).
+pub struct Chain<'a>(pub &'a dyn std::error::Error);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.contains(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

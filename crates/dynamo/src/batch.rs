@@ -119,7 +119,7 @@ impl ProfileReads {
                 Err(err) => {
                     for (_, replies) in batch {
                         for reply in replies {
-                            let _ = reply.send(Err(replicate(&err)));
+                            let _ = reply.send(Err(err.replicate()));
                         }
                     }
                 }
@@ -137,26 +137,4 @@ impl Drop for ReaderGuard<'_> {
         queue.reading = false;
         queue.waiting.clear();
     }
-}
-
-/// The same failure for every waiter of the batch (same variant, so the same answer).
-fn replicate(err: &DbError) -> DbError {
-    match err {
-        DbError::NotFound => DbError::NotFound,
-        DbError::ConditionFailed => DbError::ConditionFailed,
-        DbError::Throttled => DbError::Throttled,
-        DbError::Unavailable(_) => DbError::Unavailable(chain(err).into()),
-        DbError::Other(_) => DbError::Other(chain(err).into()),
-    }
-}
-
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

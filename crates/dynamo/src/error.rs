@@ -32,6 +32,19 @@ impl DbError {
         Self::Other(message.into().into())
     }
 
+    /// The same failure for another waiter of a shared call (same variant, so the same answer;
+    /// the sources folded into one message, as they cannot be cloned).
+    pub fn replicate(&self) -> Self {
+        let chain = || ugc_domain::failure::Chain(self).to_string().into();
+        match self {
+            Self::NotFound => Self::NotFound,
+            Self::ConditionFailed => Self::ConditionFailed,
+            Self::Throttled => Self::Throttled,
+            Self::Unavailable(_) => Self::Unavailable(chain()),
+            Self::Other(_) => Self::Other(chain()),
+        }
+    }
+
     /// True for errors a retry later can fix (the services answer 429/503 for them).
     pub fn is_transient(&self) -> bool {
         self.transience().is_transient()

@@ -13,7 +13,6 @@
 //! [`FailWith::fail_with`] where the contract names the endpoint's code. The error and its sources
 //! only reach the logs.
 
-use std::fmt;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
@@ -69,25 +68,7 @@ where
     }
 }
 
-/// An error and its sources on one line, for the logs (a source already quoted by the text before
-/// it is not repeated).
-pub struct Chain<'a>(pub &'a dyn std::error::Error);
-
-impl fmt::Display for Chain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = self.0.to_string();
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        f.write_str(&text)
-    }
-}
+pub use ugc_domain::failure::Chain;
 
 #[cfg(test)]
 mod tests {

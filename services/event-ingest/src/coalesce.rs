@@ -152,7 +152,7 @@ impl Coalescer {
                     let mut waiters = batch.into_iter();
                     let first = waiters.next();
                     for waiter in waiters {
-                        let _ = waiter.reply.send(Err(replicate(&err)));
+                        let _ = waiter.reply.send(Err(err.replicate()));
                     }
                     if let Some(first) = first {
                         let _ = first.reply.send(Err(err));
@@ -174,26 +174,4 @@ impl Drop for QueueGuard<'_> {
     fn drop(&mut self) {
         lock(self.inner).queues.remove(self.key);
     }
-}
-
-/// The same failure for another waiter of the batch (same variant, so the same answer).
-fn replicate(err: &DbError) -> DbError {
-    match err {
-        DbError::NotFound => DbError::NotFound,
-        DbError::ConditionFailed => DbError::ConditionFailed,
-        DbError::Throttled => DbError::Throttled,
-        DbError::Unavailable(_) => DbError::Unavailable(error_chain(err).into()),
-        DbError::Other(_) => DbError::Other(error_chain(err).into()),
-    }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
