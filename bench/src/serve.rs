@@ -15,10 +15,9 @@ fn common() -> anyhow::Result<(CommonConfig, TcpListener)> {
     Ok((common, listener))
 }
 
+/// The SDK configuration exactly as the service binaries load it ([`ugc_web::Startup`]).
 async fn sdk() -> (aws_types::SdkConfig, aws_sdk_dynamodb::Client) {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let sdk = ugc_web::sdk_metrics::load_sdk_config().await;
     let dynamo = ugc_dynamo::client_from_config(&sdk);
     (sdk, dynamo)
 }

@@ -103,7 +103,7 @@ impl ProfileReads {
                     .collect()
             };
             let subs: Vec<String> = batch.iter().map(|(sub, _)| sub.clone()).collect();
-            match self.repo.get_many(&subs, true).await {
+            match self.repo.get_many(&subs).await {
                 Ok(records) => {
                     let mut by_sub: HashMap<String, Arc<ChannelRecord>> = records
                         .into_iter()

@@ -22,9 +22,10 @@ use ugc_domain::{
 
 use crate::codec::{
     attr, compare_sequencers, get_map, get_s, n, s, ChannelAsset, ChannelRecord, Item,
+    PublicProfile, PUBLIC_PROFILE_ATTRIBUTES,
 };
 use crate::error::{transaction_failure, DbError, TxFailure};
-use crate::table::{first_item, Table};
+use crate::table::{first_item, project_query, projection, Table};
 use crate::tables::{CHANNEL_ARN_INDEX, CHANNEL_ASSET_ID_INDEX, EMAIL_INDEX, USERNAME_INDEX};
 
 /// How often an operation re-reads and retries after losing an optimistic race before giving up.
@@ -351,24 +352,47 @@ impl ChannelsRepo {
     }
 
     /// Profiles by sub in `BatchGetItem`s of up to [`BATCH_GET_MAX`] keys (retrying unprocessed
-    /// keys): one call for fifty profiles instead of fifty `GetItem`s. `consistent` for reads that
-    /// must see every acknowledged write (ban lists, see [`crate::batch`]); eventually consistent
-    /// for public, cached reads (the live directory). Subs without a profile are simply absent;
-    /// the order of the result is not the order of `subs`.
-    pub async fn get_many(
+    /// keys): one call for fifty profiles instead of fifty `GetItem`s, strongly consistent, for
+    /// reads that must see every acknowledged write (ban lists, see [`crate::batch`]). Subs
+    /// without a profile are simply absent; the order of the result is not the order of `subs`.
+    pub async fn get_many(&self, subs: &[String]) -> Result<Vec<ChannelRecord>, DbError> {
+        self.batch_read(subs, true, None)
+            .await?
+            .iter()
+            .map(ChannelRecord::from_item)
+            .collect()
+    }
+
+    /// The public part of profiles by sub, as [`ChannelsRepo::get_many`] but eventually
+    /// consistent and projected to [`PublicProfile`]'s attributes (the live directory).
+    pub async fn get_many_public(&self, subs: &[String]) -> Result<Vec<PublicProfile>, DbError> {
+        self.batch_read(subs, false, Some(PUBLIC_PROFILE_ATTRIBUTES))
+            .await?
+            .iter()
+            .map(PublicProfile::from_item)
+            .collect()
+    }
+
+    async fn batch_read(
         &self,
         subs: &[String],
         consistent: bool,
-    ) -> Result<Vec<ChannelRecord>, DbError> {
+        attributes: Option<&[&str]>,
+    ) -> Result<Vec<Item>, DbError> {
         let mut unique: Vec<&String> = subs.iter().collect();
         unique.sort();
         unique.dedup();
-        let mut records = Vec::with_capacity(unique.len());
+        let (expression, names) = attributes.map(projection).unzip();
+        let mut items = Vec::with_capacity(unique.len());
         for chunk in unique.chunks(BATCH_GET_MAX) {
             let mut keys = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.iter().map(|sub| Self::key(sub)).collect()))
                     .consistent_read(consistent)
+                    .set_projection_expression(expression.clone())
+                    .set_expression_attribute_names(
+                        names.clone().map(|names| names.into_iter().collect()),
+                    )
                     .build()?,
             );
             for attempt in 0..MAX_ATTEMPTS {
@@ -376,9 +400,7 @@ impl ChannelsRepo {
                     break;
                 };
                 let (found, unread) = self.table.batch_get(pending).await?;
-                for item in &found {
-                    records.push(ChannelRecord::from_item(item)?);
-                }
+                items.extend(found);
                 keys = unread;
                 if keys.is_some() {
                     conflict_backoff(attempt.min(4)).await;
@@ -388,7 +410,7 @@ impl ChannelsRepo {
                 return Err(DbError::Throttled);
             }
         }
-        Ok(records)
+        Ok(items)
     }
 
     async fn get_by_index(
@@ -411,7 +433,27 @@ impl ChannelsRepo {
             .transpose()
     }
 
-    /// Exact (case-sensitive) username lookup through `usernameIndex`, as the public routes do.
+    /// The public part of the profile holding exactly (case-sensitive) `username`, through
+    /// `usernameIndex` and projected to [`PublicProfile`]'s attributes (the channel page).
+    pub async fn public_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<PublicProfile>, DbError> {
+        let query = self
+            .table
+            .query()
+            .index_name(USERNAME_INDEX)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr::USERNAME)
+            .expression_attribute_values(":v", s(username));
+        first_item(project_query(query, PUBLIC_PROFILE_ATTRIBUTES))
+            .await?
+            .as_ref()
+            .map(PublicProfile::from_item)
+            .transpose()
+    }
+
+    /// Exact (case-sensitive) username lookup through `usernameIndex`.
     pub async fn get_by_username(&self, username: &str) -> Result<Option<ChannelRecord>, DbError> {
         self.get_by_index(USERNAME_INDEX, attr::USERNAME, username)
             .await

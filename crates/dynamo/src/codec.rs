@@ -138,6 +138,81 @@ impl ChannelAsset {
     }
 }
 
+/// What the public routes (channel page, directory) read of a profile: the fields they show and
+/// the channel's ARNs, never the e-mail, stream key, ingest endpoint, follows or bans. Their reads
+/// ask DynamoDB for [`PUBLIC_PROFILE_ATTRIBUTES`] only (a `ProjectionExpression`), so those
+/// never even reach the process, and the responses DynamoDB sends and the SDK parses stay small.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicProfile {
+    /// Cognito `sub`.
+    pub id: String,
+    pub username: String,
+    pub avatar: Option<String>,
+    pub color: Option<String>,
+    /// As [`ChannelRecord::channel_arn`].
+    pub channel_arn: Option<ChannelArn>,
+    pub chat_room_arn: Option<String>,
+    pub playback_url: Option<String>,
+    pub channel_assets: BTreeMap<String, ChannelAsset>,
+}
+
+/// The attributes of a [`PublicProfile`].
+pub(crate) const PUBLIC_PROFILE_ATTRIBUTES: &[&str] = &[
+    attr::ID,
+    attr::USERNAME,
+    attr::AVATAR,
+    attr::COLOR,
+    attr::CHANNEL_ARN,
+    attr::CHAT_ROOM_ARN,
+    attr::PLAYBACK_URL,
+    attr::CHANNEL_ASSETS,
+];
+
+impl PublicProfile {
+    /// `channelAssetUrls` as the API returns it: each asset that has a url.
+    pub fn channel_asset_urls(&self) -> BTreeMap<String, String> {
+        asset_urls(&self.channel_assets)
+    }
+
+    pub(crate) fn from_item(item: &Item) -> Result<Self, DbError> {
+        let id = require_s(item, attr::ID)?;
+        let username = require_s(item, attr::USERNAME)?;
+        let channel_arn = get_non_empty(item, attr::CHANNEL_ARN).and_then(|raw| {
+            ChannelArn::parse(&raw)
+                .map_err(|err| tracing::warn!(user = %id, %err, "stored channelArn is not a channel ARN"))
+                .ok()
+        });
+        let channel_assets = get_map(item, attr::CHANNEL_ASSETS)
+            .map(|assets| {
+                assets
+                    .iter()
+                    .filter_map(|(k, v)| match v {
+                        AttributeValue::M(m) => Some((k.clone(), ChannelAsset::from_item(m))),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Self {
+            id,
+            username,
+            avatar: get_non_empty(item, attr::AVATAR),
+            color: get_non_empty(item, attr::COLOR),
+            channel_arn,
+            chat_room_arn: get_non_empty(item, attr::CHAT_ROOM_ARN),
+            playback_url: get_non_empty(item, attr::PLAYBACK_URL),
+            channel_assets,
+        })
+    }
+}
+
+fn asset_urls(assets: &BTreeMap<String, ChannelAsset>) -> BTreeMap<String, String> {
+    assets
+        .iter()
+        .filter_map(|(k, v)| v.url.as_ref().map(|url| (k.clone(), url.clone())))
+        .collect()
+}
+
 /// One user's row in the channels table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelRecord {
@@ -170,10 +245,21 @@ pub struct ChannelRecord {
 impl ChannelRecord {
     /// `channelAssetUrls` as the API returns it: each asset that has a url.
     pub fn channel_asset_urls(&self) -> BTreeMap<String, String> {
-        self.channel_assets
-            .iter()
-            .filter_map(|(k, v)| v.url.as_ref().map(|url| (k.clone(), url.clone())))
-            .collect()
+        asset_urls(&self.channel_assets)
+    }
+
+    /// The public part of this record, as a public read would have returned it.
+    pub fn public(&self) -> PublicProfile {
+        PublicProfile {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            avatar: self.avatar.clone(),
+            color: self.color.clone(),
+            channel_arn: self.channel_arn.clone(),
+            chat_room_arn: self.chat_room_arn.clone(),
+            playback_url: self.playback_url.clone(),
+            channel_assets: self.channel_assets.clone(),
+        }
     }
 
     pub fn has_banned(&self, sub: &str) -> bool {
@@ -187,24 +273,16 @@ impl ChannelRecord {
     }
 
     pub(crate) fn from_item(item: &Item) -> Result<Self, DbError> {
-        let id = require_s(item, attr::ID)?;
-        let username = require_s(item, attr::USERNAME)?;
-        let channel_arn = get_non_empty(item, attr::CHANNEL_ARN).and_then(|raw| {
-            ChannelArn::parse(&raw)
-                .map_err(|err| tracing::warn!(user = %id, %err, "stored channelArn is not a channel ARN"))
-                .ok()
-        });
-        let channel_assets = get_map(item, attr::CHANNEL_ASSETS)
-            .map(|assets| {
-                assets
-                    .iter()
-                    .filter_map(|(k, v)| match v {
-                        AttributeValue::M(m) => Some((k.clone(), ChannelAsset::from_item(m))),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let PublicProfile {
+            id,
+            username,
+            avatar,
+            color,
+            channel_arn,
+            chat_room_arn,
+            playback_url,
+            channel_assets,
+        } = PublicProfile::from_item(item)?;
         let following_list = match item.get(attr::FOLLOWING_LIST) {
             Some(AttributeValue::L(list)) => list
                 .iter()
@@ -223,13 +301,13 @@ impl ChannelRecord {
             id,
             username,
             email: get_non_empty(item, attr::EMAIL),
-            avatar: get_non_empty(item, attr::AVATAR),
-            color: get_non_empty(item, attr::COLOR),
+            avatar,
+            color,
             banner: get_non_empty(item, attr::BANNER),
             channel_arn,
-            chat_room_arn: get_non_empty(item, attr::CHAT_ROOM_ARN),
+            chat_room_arn,
             ingest_endpoint: get_non_empty(item, attr::INGEST_ENDPOINT),
-            playback_url: get_non_empty(item, attr::PLAYBACK_URL),
+            playback_url,
             stream_key_arn: get_non_empty(item, attr::STREAM_KEY_ARN),
             stream_key_value: get_non_empty(item, attr::STREAM_KEY_VALUE),
             tracking_id: get_non_empty(item, attr::TRACKING_ID),
@@ -430,9 +508,7 @@ impl StoredSession {
 
     pub(crate) fn from_item(item: &Item) -> Result<Self, DbError> {
         use session_attr as a;
-        let raw_id = require_s(item, a::ID)?;
-        let stream_id = StreamId::parse(&raw_id)
-            .map_err(|err| DbError::other(format!("stored session id {raw_id}: {err}")))?;
+        let (channel_arn, stream_id) = session_key(item)?;
         let metrics = get_map(item, a::METRICS)
             .map(|m| {
                 m.iter()
@@ -441,14 +517,63 @@ impl StoredSession {
             })
             .unwrap_or_default();
         Ok(Self {
-            channel_arn: ChannelArn::parse(&require_s(item, a::CHANNEL_ARN)?)
-                .map_err(|err| DbError::other(format!("stored session channelArn: {err}")))?,
+            channel_arn,
             stream_id,
             user_sub: get_non_empty(item, a::USER_SUB),
             summary: summary_from_item(item),
             superseded: get_bool(item, a::SUPERSEDED).unwrap_or(false),
             ingest_configuration: item.get(a::INGEST_CONFIGURATION).map(attribute_to_json),
             metrics,
+        })
+    }
+}
+
+fn session_key(item: &Item) -> Result<(ChannelArn, StreamId), DbError> {
+    use session_attr as a;
+    let raw_id = require_s(item, a::ID)?;
+    let stream_id = StreamId::parse(&raw_id)
+        .map_err(|err| DbError::other(format!("stored session id {raw_id}: {err}")))?;
+    let channel_arn = ChannelArn::parse(&require_s(item, a::CHANNEL_ARN)?)
+        .map_err(|err| DbError::other(format!("stored session channelArn: {err}")))?;
+    Ok((channel_arn, stream_id))
+}
+
+/// What the channel page reads of a channel's newest session: whether it is live (exactly as
+/// [`StoredSession::is_live`] decides) and IVS's ingest configuration. Read with
+/// [`SESSION_LIVENESS_ATTRIBUTES`] only, so the session's metrics cache, id sketch and health
+/// fields are never transferred or parsed for a page view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionLiveness {
+    pub channel_arn: ChannelArn,
+    pub stream_id: StreamId,
+    pub is_live: bool,
+    pub ingest_configuration: Option<serde_json::Value>,
+}
+
+/// The attributes [`SessionLiveness`] is decided from: the state [`SessionSummary::is_live`]
+/// reads (the kept events too, for upstream's rows that have no `latestStreamState`), and
+/// `superseded`.
+pub(crate) const SESSION_LIVENESS_ATTRIBUTES: &[&str] = &[
+    session_attr::CHANNEL_ARN,
+    session_attr::ID,
+    session_attr::START_TIME,
+    session_attr::END_TIME,
+    session_attr::LATEST_STREAM_STATE,
+    session_attr::TRUNCATED_EVENTS,
+    session_attr::SUPERSEDED,
+    session_attr::INGEST_CONFIGURATION,
+];
+
+impl SessionLiveness {
+    pub(crate) fn from_item(item: &Item) -> Result<Self, DbError> {
+        use session_attr as a;
+        let (channel_arn, stream_id) = session_key(item)?;
+        let superseded = get_bool(item, a::SUPERSEDED).unwrap_or(false);
+        Ok(Self {
+            channel_arn,
+            stream_id,
+            is_live: summary_from_item(item).is_live() && !superseded,
+            ingest_configuration: item.get(a::INGEST_CONFIGURATION).map(attribute_to_json),
         })
     }
 }

@@ -42,10 +42,11 @@ use crate::channels::{
 };
 use crate::codec::{
     event_from_attribute, event_to_attribute, get_bool, get_n, get_s, json_to_attribute, n, s,
-    session_attr as a, summary_attributes, summary_from_item, Item, StoredSession,
+    session_attr as a, summary_attributes, summary_from_item, Item, SessionLiveness, StoredSession,
+    SESSION_LIVENESS_ATTRIBUTES,
 };
 use crate::error::DbError;
-use crate::table::{first_item, Table};
+use crate::table::{first_item, project_query, Table};
 use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
 
 /// Sort key of the per-channel bookkeeping item (stream ids always start with `st-`).
@@ -793,6 +794,23 @@ impl StreamsRepo {
         channel_arn: &ChannelArn,
     ) -> Result<Option<StoredSession>, DbError> {
         stored(first_item(self.newest_sessions(channel_arn, "#c = :c")).await?)
+    }
+
+    /// Whether the channel's newest session is live, reading only what decides it
+    /// ([`SessionLiveness`]); the channel page's read.
+    pub async fn latest_liveness(
+        &self,
+        channel_arn: &ChannelArn,
+    ) -> Result<Option<SessionLiveness>, DbError> {
+        let query = project_query(
+            self.newest_sessions(channel_arn, "#c = :c"),
+            SESSION_LIVENESS_ATTRIBUTES,
+        );
+        first_item(query)
+            .await?
+            .as_ref()
+            .map(SessionLiveness::from_item)
+            .transpose()
     }
 
     /// A page of the channel's sessions for the metrics list: newest first, at most

@@ -89,6 +89,35 @@ impl Table {
     }
 }
 
+/// `query` asking for `attributes` only (a `ProjectionExpression` over the names `#p0`, `#p1`, …,
+/// so reserved words need no care).
+pub(crate) fn project_query(
+    mut query: QueryFluentBuilder,
+    attributes: &[&str],
+) -> QueryFluentBuilder {
+    let (expression, names) = projection(attributes);
+    query = query.projection_expression(expression);
+    for (placeholder, name) in names {
+        query = query.expression_attribute_names(placeholder, name);
+    }
+    query
+}
+
+/// The `ProjectionExpression` of `attributes` and its attribute names.
+pub(crate) fn projection(attributes: &[&str]) -> (String, Vec<(String, String)>) {
+    let names: Vec<(String, String)> = attributes
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (format!("#p{i}"), (*name).to_owned()))
+        .collect();
+    let expression = names
+        .iter()
+        .map(|(placeholder, _)| placeholder.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expression, names)
+}
+
 /// The first item `query` finds (it asks for one).
 pub(crate) async fn first_item(query: QueryFluentBuilder) -> Result<Option<Item>, DbError> {
     let out = query.limit(1).send().await?;

@@ -1,7 +1,7 @@
 //! Throttles and retries of the AWS SDK clients, for [`crate::metrics`].
 //!
-//! [`http_client`] is the SDK's default HTTPS client (rustls with aws-lc, as aws-config builds it)
-//! wrapped so that every attempt is seen on the wire; a service passes it to
+//! [`http_client`] is the SDK's default HTTPS client (rustls with aws-lc, as aws-config builds it),
+//! one per thread (see [`PerThread`]), wrapped so that every attempt is seen on the wire; a service passes it to
 //! `aws_config::defaults(...).http_client(...)`, and every client built from that `SdkConfig`
 //! reports. The AWS service comes from the SigV4 credential scope (`.../<region>/<service>/aws4_request`),
 //! so it is right against the emulator too.
@@ -10,6 +10,9 @@
 //!   such as IVS send it). Throttles a protocol reports only in the body (DynamoDB's
 //!   `ProvisionedThroughputExceededException`) show as retries here, and in DynamoDB's own
 //!   `ThrottledRequests` metric on the dashboard.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -27,15 +30,58 @@ pub async fn load_sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// The default SDK HTTPS client, counting throttles and retries.
+/// The default SDK HTTPS client, one connection pool per thread, counting throttles and retries.
 pub fn http_client() -> SharedHttpClient {
+    SharedHttpClient::new(Counting {
+        inner: SharedHttpClient::new(PerThread {
+            id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+        }),
+    })
+}
+
+fn default_https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls;
-    let inner = aws_smithy_http_client::Builder::new()
+    aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::AwsLc,
         ))
-        .build_https();
-    SharedHttpClient::new(Counting { inner })
+        .build_https()
+}
+
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's client of every [`PerThread`] used on it, by id (one or two per process).
+    static THREAD_CLIENTS: RefCell<Vec<(u64, SharedHttpClient)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The default client with one connection pool per thread. Each actix worker is a single-threaded
+/// runtime; hyper drives a connection from a task on the runtime that opened it, so with one shared
+/// pool a call made on one worker was written and read by another thread (the one whose pool entry
+/// it got), costing two cross-thread wake-ups per call. With a pool per thread, a call is sent and
+/// answered on the thread that makes it. Connections: (threads making calls) × (their concurrency).
+#[derive(Debug)]
+struct PerThread {
+    id: u64,
+}
+
+impl HttpClient for PerThread {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let client = THREAD_CLIENTS.with(|clients| {
+            let mut clients = clients.borrow_mut();
+            if let Some((_, client)) = clients.iter().find(|(id, _)| *id == self.id) {
+                return client.clone();
+            }
+            let client = default_https_client();
+            clients.push((self.id, client.clone()));
+            client
+        });
+        client.http_connector(settings, components)
+    }
 }
 
 #[derive(Debug)]

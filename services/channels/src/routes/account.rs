@@ -240,7 +240,7 @@ pub async fn delete_account(
                 .await
                 .fail_with(code)?;
         }
-        if let Some(room) = &super::chat::stored_room(record) {
+        if let Some(room) = &super::chat::stored_room(record.chat_room_arn.as_deref()) {
             state.chat.delete_room(room).await.fail_with(code)?;
         }
         if let Some(asset_id) = &record.channel_asset_id {

@@ -207,14 +207,13 @@ fn room_not_found() -> ApiError {
 }
 
 fn chat_room(owner: &ChannelRecord) -> Result<ChatRoomArn, ApiError> {
-    stored_room(owner).ok_or_else(room_not_found)
+    stored_room(owner.chat_room_arn.as_deref()).ok_or_else(room_not_found)
 }
 
-/// The record's chat room; a stored value that is no room ARN (upstream stored them unchecked)
-/// names no room.
-pub(crate) fn stored_room(record: &ChannelRecord) -> Option<ChatRoomArn> {
-    let arn = record.chat_room_arn.as_deref()?;
-    ChatRoomArn::parse(arn).ok()
+/// A profile's stored chat room; a stored value that is no room ARN (upstream stored them
+/// unchecked) names no room.
+pub(crate) fn stored_room(stored: Option<&str>) -> Option<ChatRoomArn> {
+    ChatRoomArn::parse(stored?).ok()
 }
 
 fn anonymous_grant() -> ChatGrant {
@@ -336,7 +335,7 @@ pub async fn ban_user(
         .ban(&user.sub, &target.id)
         .await
         .map_err(missing_user_or(ErrorCode::BanUserException))?;
-    if let Some(room) = &stored_room(&caller) {
+    if let Some(room) = &stored_room(caller.chat_room_arn.as_deref()) {
         // The stored ban is what enforces (no new token, no playback); the kick only ends the open
         // chat connection, so its failure is logged rather than failing the ban.
         if let Err(err) = state

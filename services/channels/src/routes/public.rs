@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use ugc_aws::IngestConfiguration;
 use ugc_aws::VideoClient;
 use ugc_domain::{ChannelArn, ChatRoomArn};
-use ugc_dynamo::{ChannelRecord, ChannelsRepo, DbError, LiveSession, StoredSession, StreamsRepo};
+use ugc_dynamo::{
+    ChannelRecord, ChannelsRepo, DbError, LiveSession, PublicProfile, SessionLiveness, StreamsRepo,
+};
 use ugc_web::routing::check_param;
 use ugc_web::{ApiError, MaybeAuthUser};
 use utoipa::ToSchema;
@@ -206,7 +208,7 @@ impl ChannelPage {
 }
 
 impl DirectoryChannel {
-    pub fn from_record(record: &ChannelRecord) -> Self {
+    pub fn from_profile(record: &PublicProfile) -> Self {
         Self {
             avatar: record.avatar.clone(),
             color: record.color.clone(),
@@ -339,15 +341,15 @@ async fn load_public_channel(
     state: &Sources,
     username: &str,
 ) -> Result<Option<Arc<PublicChannel>>, ApiError> {
-    let owner = state.channels.get_by_username(username).await?;
+    let owner = state.channels.public_by_username(username).await?;
     let Some(owner) = owner else {
         return Ok(None);
     };
     let Some(channel_arn) = owner.channel_arn.clone() else {
         return Ok(None);
     };
-    let session = state.streams.latest_session(&channel_arn).await?;
-    let is_live = session.as_ref().is_some_and(StoredSession::is_live);
+    let session = state.streams.latest_liveness(&channel_arn).await?;
+    let is_live = session.as_ref().is_some_and(|session| session.is_live);
     let video = match session.filter(|_| is_live) {
         Some(session) => live_video_size(state, &session).await,
         None => None,
@@ -359,7 +361,7 @@ async fn load_public_channel(
         color: owner.color.clone(),
         channel_asset_urls: owner.channel_asset_urls(),
         channel_arn,
-        chat_room_arn: crate::routes::chat::stored_room(&owner),
+        chat_room_arn: crate::routes::chat::stored_room(owner.chat_room_arn.as_deref()),
         playback_url: owner.playback_url.clone(),
         is_live,
         video,
@@ -368,7 +370,7 @@ async fn load_public_channel(
 
 /// The live session's video size: stored, or fetched once from IVS `GetStreamSession` and stored
 /// when IVS knows the encoder's settings. Failures only cost the optional field (logged).
-async fn live_video_size(state: &Sources, session: &StoredSession) -> Option<VideoSize> {
+async fn live_video_size(state: &Sources, session: &SessionLiveness) -> Option<VideoSize> {
     if let Some(stored) = &session.ingest_configuration {
         return video_size(stored);
     }
@@ -394,7 +396,7 @@ async fn live_video_size(state: &Sources, session: &StoredSession) -> Option<Vid
 
 async fn store_ingest_configuration(
     state: &Sources,
-    session: &StoredSession,
+    session: &SessionLiveness,
     configuration: &IngestConfiguration,
 ) {
     let value = match serde_json::to_value(configuration) {
@@ -429,8 +431,8 @@ fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
 async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, ApiError> {
     let live = state.streams.live_directory(MAX_RESULTS).await?;
     let subs: Vec<String> = live.iter().filter_map(|s| s.user_sub.clone()).collect();
-    let profiles = state.channels.get_many(&subs, false).await?;
-    let by_sub: HashMap<&str, &ChannelRecord> =
+    let profiles = state.channels.get_many_public(&subs).await?;
+    let by_sub: HashMap<&str, &PublicProfile> =
         profiles.iter().map(|r| (r.id.as_str(), r)).collect();
     let records = try_join_all(live.iter().map(|session| {
         let found = session
@@ -438,7 +440,7 @@ async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, A
             .as_deref()
             .and_then(|sub| by_sub.get(sub))
             .filter(|record| record.channel_arn.as_ref() == Some(&session.channel_arn))
-            .map(|record| DirectoryChannel::from_record(record));
+            .map(|record| DirectoryChannel::from_profile(record));
         async move {
             match found {
                 Some(channel) => Ok(Some(channel)),
@@ -448,7 +450,7 @@ async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, A
                         .get_by_channel_arn(&session.channel_arn)
                         .await?
                         .as_ref()
-                        .map(DirectoryChannel::from_record),
+                        .map(|record| DirectoryChannel::from_profile(&record.public())),
                 ),
             }
         }
