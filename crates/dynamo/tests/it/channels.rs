@@ -110,6 +110,40 @@ async fn register_and_look_up_by_every_index() {
     db.cleanup().await;
 }
 
+/// The public reads (projected to `PublicProfile`) answer the public part of what the full reads
+/// answer, and nothing else can be in them.
+#[tokio::test]
+async fn public_reads_answer_the_public_part() {
+    let db = TestDb::new().await;
+    let repo = db.channels();
+    provisioned(&repo, "sub-1", "Alice", "AliceChan1").await;
+    provisioned(&repo, "sub-2", "Bobby", "BobChan1").await;
+    repo.create_profile(&profile("sub-3", "Carola"))
+        .await
+        .unwrap();
+
+    let full = repo.get_by_username("Alice").await.unwrap().unwrap();
+    let public = repo.public_by_username("Alice").await.unwrap().unwrap();
+    assert_eq!(public, full.public());
+    assert!(public.channel_arn.is_some() && public.chat_room_arn.is_some());
+    assert!(repo.public_by_username("alice").await.unwrap().is_none());
+    assert!(repo.public_by_username("Nobody").await.unwrap().is_none());
+
+    let subs = ["sub-1", "sub-2", "sub-3", "sub-404", "sub-1"].map(str::to_owned);
+    let mut many = repo.get_many_public(&subs).await.unwrap();
+    many.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut expected = Vec::new();
+    for sub in ["sub-1", "sub-2", "sub-3"] {
+        expected.push(repo.get(sub).await.unwrap().unwrap().public());
+    }
+    assert_eq!(many, expected);
+    assert!(
+        many[2].channel_arn.is_none(),
+        "no channel before provisioning"
+    );
+    db.cleanup().await;
+}
+
 /// `get_two` (one BatchGetItem) answers what two `get`s answer, in argument order.
 #[tokio::test]
 async fn two_profiles_in_one_read() {

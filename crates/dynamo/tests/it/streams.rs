@@ -166,6 +166,9 @@ async fn concurrent_shuffled_duplicated_events_give_the_domain_summary() {
         repo.latest_session(&chan).await.unwrap().unwrap().stream_id,
         stream("st-1")
     );
+    let liveness = repo.latest_liveness(&chan).await.unwrap().unwrap();
+    assert_eq!(liveness.stream_id, stream("st-1"));
+    assert!(liveness.is_live);
 
     // Ending it takes it out of the directory; a repeat changes nothing.
     let at = parse_iso("2023-06-14T18:40:00Z").unwrap();
@@ -185,6 +188,7 @@ async fn concurrent_shuffled_duplicated_events_give_the_domain_summary() {
     assert!(!stored.is_live() && !stored.is_open());
     assert_eq!(stored.summary.end_time, Some(at));
     assert!(repo.live_directory(50).await.unwrap().is_empty());
+    assert!(!repo.latest_liveness(&chan).await.unwrap().unwrap().is_live);
     let item = raw_item(&db, &chan, "st-1").await;
     assert!(!item.contains_key("isOpen") && !item.contains_key("isLive"));
     assert_eq!(
