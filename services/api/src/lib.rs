@@ -158,14 +158,16 @@ impl Api {
             if let Some(verifier) = &verifier {
                 cfg.app_data(verifier.clone());
             }
-            if let Some(docs) = &docs {
-                docs(cfg);
-            }
             if let Some(channels) = &channels {
                 channels(cfg);
             }
             if let Some(metrics) = &metrics {
                 metrics(cfg);
+            }
+            // Last: actix tries routes in order and a dynamic one costs a regex match, so the
+            // documentation's `/docs/{file}` must not be tried before every API request.
+            if let Some(docs) = &docs {
+                docs(cfg);
             }
         }
     }
