@@ -10,6 +10,7 @@ mod docs;
 mod errors;
 mod metrics;
 mod rate_limits;
+mod sdk_pool;
 mod status;
 mod telemetry;
 
