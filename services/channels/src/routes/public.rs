@@ -19,7 +19,7 @@ use ugc_domain::{ChannelArn, ChatRoomArn};
 use ugc_dynamo::{
     ChannelRecord, ChannelsRepo, DbError, LiveSession, PublicProfile, SessionLiveness, StreamsRepo,
 };
-use ugc_web::routing::check_param;
+use ugc_web::routing::{check_param, JSON_CONTENT_TYPE};
 use ugc_web::{ApiError, MaybeAuthUser};
 use utoipa::ToSchema;
 
@@ -43,7 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The cached public reads: channel pages by exact username, and the live directory.
 pub struct PublicCache {
     pub pages: CoalescingCache<String, Option<Arc<PublicChannel>>, ApiError>,
-    pub directory: CoalescingCache<(), Arc<Vec<DirectoryChannel>>, ApiError>,
+    /// The directory's response body, serialised once per load.
+    pub directory: CoalescingCache<(), web::Bytes, ApiError>,
 }
 
 impl PublicCache {
@@ -249,12 +250,19 @@ pub async fn list_channels(
         return Ok(HttpResponse::Ok().json(ChannelList::<DirectoryChannel>::new(Vec::new())));
     }
     let sources = Sources::of(&state);
-    let channels = state
+    let body = state
         .public_cache
         .directory
-        .get_or_load(&(), move || async move { load_directory(&sources).await })
+        .get_or_load(&(), move || async move {
+            let channels = load_directory(&sources).await?;
+            serde_json::to_vec(&ChannelList::new(channels))
+                .map(web::Bytes::from)
+                .map_err(|err| ApiError::unexpected().with_detail(err))
+        })
         .await?;
-    Ok(HttpResponse::Ok().json(ChannelList::new(channels.as_ref().clone())))
+    Ok(HttpResponse::Ok()
+        .content_type(JSON_CONTENT_TYPE)
+        .body(body))
 }
 
 /// `GET /channels/:channelOwnerUsername`: the public page, plus what the signed-in viewer may see.
@@ -428,7 +436,7 @@ fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
 /// then the owners' profiles in one `BatchGetItem` by the subs the sessions recorded; a session
 /// without a sub, or whose sub's profile moved on, goes through the channel ARN index
 /// ([`live_channel_owner`]'s fallback). Channels whose profile is gone are skipped.
-async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, ApiError> {
+async fn load_directory(state: &Sources) -> Result<Vec<DirectoryChannel>, ApiError> {
     let live = state.streams.live_directory(MAX_RESULTS).await?;
     let subs: Vec<String> = live.iter().filter_map(|s| s.user_sub.clone()).collect();
     let profiles = state.channels.get_many_public(&subs).await?;
@@ -456,7 +464,7 @@ async fn load_directory(state: &Sources) -> Result<Arc<Vec<DirectoryChannel>>, A
         }
     }))
     .await?;
-    Ok(Arc::new(records.into_iter().flatten().collect()))
+    Ok(records.into_iter().flatten().collect())
 }
 
 /// The profile that owns a live session: by the owner's sub the session recorded (a GetItem), or
