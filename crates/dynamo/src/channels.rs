@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{
@@ -413,20 +414,23 @@ impl ChannelsRepo {
         Ok(items)
     }
 
+    /// The query of the items whose `attribute` (the hash key of `index`) is `value`.
+    fn by_index(&self, index: &str, attribute: &str, value: &str) -> QueryFluentBuilder {
+        self.table
+            .query()
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attribute)
+            .expression_attribute_values(":v", s(value))
+    }
+
     async fn get_by_index(
         &self,
         index: &str,
         attribute: &str,
         value: &str,
     ) -> Result<Option<ChannelRecord>, DbError> {
-        let query = self
-            .table
-            .query()
-            .index_name(index)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", s(value));
-        first_item(query)
+        first_item(self.by_index(index, attribute, value))
             .await?
             .as_ref()
             .map(ChannelRecord::from_item)
@@ -439,13 +443,7 @@ impl ChannelsRepo {
         &self,
         username: &str,
     ) -> Result<Option<PublicProfile>, DbError> {
-        let query = self
-            .table
-            .query()
-            .index_name(USERNAME_INDEX)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attr::USERNAME)
-            .expression_attribute_values(":v", s(username));
+        let query = self.by_index(USERNAME_INDEX, attr::USERNAME, username);
         first_item(project_query(query, PUBLIC_PROFILE_ATTRIBUTES))
             .await?
             .as_ref()
