@@ -311,45 +311,11 @@ impl ChannelsRepo {
         first: &str,
         second: &str,
     ) -> Result<(Option<ChannelRecord>, Option<ChannelRecord>), DbError> {
-        if first == second {
-            let record = self.get(first).await?;
-            return Ok((record.clone(), record));
-        }
-        let mut keys = Some(
-            KeysAndAttributes::builder()
-                .keys(Self::key(first))
-                .keys(Self::key(second))
-                .consistent_read(true)
-                .build()?,
-        );
-        let mut items: Vec<Item> = Vec::with_capacity(2);
-        for attempt in 0..MAX_ATTEMPTS {
-            let Some(pending) = keys.take() else {
-                break;
-            };
-            let (found, unread) = self.table.batch_get(pending).await?;
-            items.extend(found);
-            keys = unread;
-            if keys.is_some() {
-                conflict_backoff(attempt.min(4)).await;
-            }
-        }
-        if keys.is_some() {
-            return Err(DbError::Throttled);
-        }
-        let mut records = items
-            .iter()
-            .map(ChannelRecord::from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut take = |sub: &str| {
-            records
-                .iter()
-                .position(|r| r.id == sub)
-                .map(|i| records.swap_remove(i))
-        };
-        let a = take(first);
-        let b = take(second);
-        Ok((a, b))
+        let records = self
+            .get_many(&[first.to_owned(), second.to_owned()])
+            .await?;
+        let find = |sub: &str| records.iter().find(|r| r.id == sub).cloned();
+        Ok((find(first), find(second)))
     }
 
     /// Profiles by sub in `BatchGetItem`s of up to [`BATCH_GET_MAX`] keys (retrying unprocessed

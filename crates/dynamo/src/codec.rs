@@ -503,7 +503,7 @@ impl StoredSession {
     /// for the channel's newest session. A superseded session is not live even when its Session
     /// Ended was lost (a channel broadcasts one session at a time).
     pub fn is_live(&self) -> bool {
-        self.summary.is_live() && !self.superseded
+        live(&self.summary, self.superseded)
     }
 
     pub(crate) fn from_item(item: &Item) -> Result<Self, DbError> {
@@ -526,6 +526,12 @@ impl StoredSession {
             metrics,
         })
     }
+}
+
+/// The one definition of a stored session's "live": the session model's live, unless a newer
+/// session of the channel superseded it.
+fn live(summary: &SessionSummary, superseded: bool) -> bool {
+    summary.is_live() && !superseded
 }
 
 fn session_key(item: &Item) -> Result<(ChannelArn, StreamId), DbError> {
@@ -572,7 +578,7 @@ impl SessionLiveness {
         Ok(Self {
             channel_arn,
             stream_id,
-            is_live: summary_from_item(item).is_live() && !superseded,
+            is_live: live(&summary_from_item(item), superseded),
             ingest_configuration: item.get(a::INGEST_CONFIGURATION).map(attribute_to_json),
         })
     }
