@@ -249,16 +249,7 @@ async fn sdk_rows(table: &mut Table, _platform: &Platform, hot: &HotChannel) -> 
     let sub = hot.user.sub.clone();
     let arn = ugc_domain::ChannelArn::parse(&hot.arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let rows = crate::sdk_calls::on_worker_runtime(async move {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(ugc_web::sdk_metrics::http_client())
-            .endpoint_url(&ddb)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .load()
-            .await;
-        let client = ugc_dynamo::client_from_config(&sdk);
+        let client = crate::platform::dynamo_client(&ddb).await;
         let tables = ugc_dynamo::TableNames::with_prefix(crate::platform::PREFIX);
         let channels = ugc_dynamo::ChannelsRepo::new(client.clone(), tables.channels);
         let streams = ugc_dynamo::StreamsRepo::new(client, tables.streams);

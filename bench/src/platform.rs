@@ -129,15 +129,7 @@ impl Platform {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let idle_rss = (api.rss().0, ingest_proc.rss().0);
 
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&ddb)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .load()
-            .await;
-        let dynamo = ugc_dynamo::client_from_config(&sdk);
+        let dynamo = dynamo_client(&ddb).await;
         let sender = Arc::new(ingest::Sender {
             http: reqwest::Client::new(),
             url: format!("{}/streamEvents", ingest_proc.url),
@@ -186,6 +178,21 @@ impl Platform {
         self.ingest.stop().await;
         self.local.stop().await;
     }
+}
+
+/// The bench's own DynamoDB client for `ddb` (DynamoDB Local or the counting proxy), built over
+/// the services' HTTP client ([`ugc_web::sdk_metrics::http_client`]).
+pub async fn dynamo_client(ddb: &str) -> aws_sdk_dynamodb::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(ugc_web::sdk_metrics::http_client())
+        .endpoint_url(ddb)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await;
+    ugc_dynamo::client_from_config(&sdk)
 }
 
 async fn start_local(local_bin: &str, ddb: &str, data_dir: &str) -> anyhow::Result<Proc> {

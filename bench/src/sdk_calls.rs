@@ -1,7 +1,7 @@
 //! `ugc-bench sdk-calls`: what one DynamoDB call costs the caller, alone: creates the bench tables
 //! in `BENCH_DDB` (if missing), writes one profile, then makes `SDK_CALLS` (default 5,000)
-//! sequential strongly consistent GetItems with a client built as the services build theirs
-//! ([`ugc_web::sdk_metrics::load_sdk_config`]), and prints this process's CPU per call. For
+//! sequential strongly consistent GetItems with a client over the services' HTTP client
+//! ([`crate::platform::dynamo_client`]), and prints this process's CPU per call. For
 //! profiling the SDK path (`perf record -g -p <pid>`) without the rest of the bench.
 
 use std::time::Instant;
@@ -15,12 +15,7 @@ pub async fn run() -> anyhow::Result<()> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5_000);
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(ugc_web::sdk_metrics::http_client())
-        .endpoint_url(&ddb)
-        .load()
-        .await;
-    let client = ugc_dynamo::client_from_config(&sdk);
+    let client = crate::platform::dynamo_client(&ddb).await;
     let tables = TableNames::with_prefix("sdkcalls-");
     ugc_dynamo::tables::create_tables(&client, &tables).await?;
     let setup = ChannelsRepo::new(client, tables.channels.clone());
@@ -44,7 +39,7 @@ pub async fn run() -> anyhow::Result<()> {
     // that measures.
     let table = tables.channels.clone();
     let run = async move {
-        let repo = ChannelsRepo::new(ugc_dynamo::client_from_config(&sdk), table);
+        let repo = ChannelsRepo::new(crate::platform::dynamo_client(&ddb).await, table);
         let sub = sub.as_str();
         for _ in 0..100 {
             repo.get(sub).await?;
