@@ -97,7 +97,7 @@ stream: ## Publish a test pattern over RTMP to a user's channel: USER=<name> (si
 seed: ## Demo users, follows, live channels and past sessions (SEED_COUNT=50 OFFLINE_SESSION_COUNT=1)
 	@SEED_COUNT=$(SEED_COUNT) OFFLINE_SESSION_COUNT=$(OFFLINE_SESSION_COUNT) scripts/seed.sh
 
-.PHONY: bench soak migrate migrate-bench
+.PHONY: bench soak link-order migrate migrate-bench
 
 bench: ## Benchmark (prints a table, saves bench/results.md; installs oha, builds release; not part of test)
 	@scripts/bench.sh
@@ -107,6 +107,9 @@ migrate: ## Migrate make run's tables with ugc-admin (DRY_RUN=1 reports only; MI
 
 migrate-bench: ## Time ugc-admin migrate on 10,000 upstream profiles / 100,000 sessions in DynamoDB Local
 	@scripts/migrate-bench.sh
+
+link-order: ## Re-list the functions the services run at start for the bench build's code layout (needs valgrind; bench/link-order.txt)
+	@scripts/bench.sh link-order
 
 soak: ## Mixed traffic for SOAK_MINUTES (30); RSS, FDs, p99 per window; fails on growth or lost events (bench/soak.md)
 	@scripts/bench.sh soak

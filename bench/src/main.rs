@@ -7,6 +7,7 @@
 mod bench;
 mod ingest;
 mod journey;
+mod link_order;
 mod oha;
 mod platform;
 mod procs;
@@ -25,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         Some("soak") => soak::run().await,
         Some("count-proxy") => count_proxy().await,
         Some("sdk-calls") => sdk_calls::run().await,
+        Some("link-order") => link_order::run().await,
         _ => bench::run().await,
     }
 }

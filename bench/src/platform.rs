@@ -64,49 +64,24 @@ impl Platform {
     /// Starts everything against DynamoDB Local at `BENCH_DDB`; `uncached` adds the second API.
     pub async fn start(uncached: bool) -> anyhow::Result<Self> {
         let ddb = var("BENCH_DDB")?;
-        let local_bin = var("BENCH_LOCAL_BIN")?;
-        let data_dir = var("BENCH_DATA_DIR")?;
         let self_bin = std::env::current_exe()?.to_string_lossy().into_owned();
         let counters = Arc::new(proxy::Counters::default());
         let ddb_proxy = proxy::start(ddb.clone(), counters.clone()).await?;
-
-        let local = start_local(&local_bin, &ddb, &data_dir).await?;
-        let platform = read_platform_file(&data_dir).await?;
-        let field = |name: &str| {
-            platform
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| anyhow!("platform.json has no {name}"))
-        };
-        let (emulator, pool_id, client_id) = (
-            field("emulator_url")?,
-            field("pool_id")?,
-            field("client_id")?,
-        );
+        let Wiring {
+            local,
+            env,
+            emulator,
+            client_id,
+            tables,
+        } = Wiring::start(&ddb, &ddb_proxy).await?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()?;
-        let issuer = http
-            .get(format!(
-                "{emulator}/{pool_id}/.well-known/openid-configuration"
-            ))
-            .send()
-            .await?
-            .json::<Value>()
-            .await?
-            .get("issuer")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow!("no issuer"))?;
-        let tables = TableNames::with_prefix(PREFIX);
-        let mut env = service_env(&emulator, &pool_id, &client_id, issuer, &tables);
-        env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), ddb_proxy.clone()));
 
-        let api = spawn_service("api", &self_bin, "serve-api", &env, &[]).await?;
+        let api = spawn_service("api", &[&self_bin], "serve-api", &env, &[]).await?;
         let ingest_proc = spawn_service(
             "event-ingest",
-            &self_bin,
+            &[&self_bin],
             "serve-ingest",
             &env,
             &[("SERVICE_NAME", "event-ingest")],
@@ -116,7 +91,7 @@ impl Platform {
             Some(
                 spawn_service(
                     "api-uncached",
-                    &self_bin,
+                    &[&self_bin],
                     "serve-api",
                     &env,
                     &[("PUBLIC_CACHE_TTL", "0s")],
@@ -177,6 +152,64 @@ impl Platform {
         self.api.stop().await;
         self.ingest.stop().await;
         self.local.stop().await;
+    }
+}
+
+/// ugc-local (the emulator and its wiring) and the environment of the measured services, as
+/// their containers get it; the services reach DynamoDB at `services_ddb`.
+pub struct Wiring {
+    pub local: Proc,
+    pub env: Vec<(String, String)>,
+    pub emulator: String,
+    pub client_id: String,
+    pub tables: TableNames,
+}
+
+impl Wiring {
+    /// Starts ugc-local (`BENCH_LOCAL_BIN`, data in `BENCH_DATA_DIR`) against DynamoDB at `ddb`.
+    pub async fn start(ddb: &str, services_ddb: &str) -> anyhow::Result<Self> {
+        let local_bin = var("BENCH_LOCAL_BIN")?;
+        let data_dir = var("BENCH_DATA_DIR")?;
+        let local = start_local(&local_bin, ddb, &data_dir).await?;
+        let platform = read_platform_file(&data_dir).await?;
+        let field = |name: &str| {
+            platform
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| anyhow!("platform.json has no {name}"))
+        };
+        let (emulator, pool_id, client_id) = (
+            field("emulator_url")?,
+            field("pool_id")?,
+            field("client_id")?,
+        );
+        let issuer = reqwest::Client::new()
+            .get(format!(
+                "{emulator}/{pool_id}/.well-known/openid-configuration"
+            ))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await?
+            .json::<Value>()
+            .await?
+            .get("issuer")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no issuer"))?;
+        let tables = TableNames::with_prefix(PREFIX);
+        let mut env = service_env(&emulator, &pool_id, &client_id, issuer, &tables);
+        env.push((
+            "AWS_ENDPOINT_URL_DYNAMODB".to_owned(),
+            services_ddb.to_owned(),
+        ));
+        Ok(Self {
+            local,
+            env,
+            emulator,
+            client_id,
+            tables,
+        })
     }
 }
 
@@ -287,10 +320,11 @@ fn service_env(
     env
 }
 
-/// `ugc-bench <subcommand>` on a free port with `env` plus `extra` (which wins).
-async fn spawn_service(
+/// `program… <subcommand>` (the bench binary, or a command that runs it) on a free port with `env`
+/// plus `extra` (which wins).
+pub async fn spawn_service(
     name: &'static str,
-    self_bin: &str,
+    program: &[&str],
     subcommand: &str,
     env: &[(String, String)],
     extra: &[(&str, &str)],
@@ -307,10 +341,14 @@ async fn spawn_service(
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     env.push(("PORT".to_owned(), port.to_string()));
+    let (program, prefix) = program
+        .split_first()
+        .ok_or_else(|| anyhow!("no program for {name}"))?;
+    let args: Vec<&str> = prefix.iter().copied().chain([subcommand]).collect();
     procs::spawn(
         name,
-        self_bin,
-        &[subcommand],
+        program,
+        &args,
         &env,
         format!("http://127.0.0.1:{port}"),
     )
