@@ -68,9 +68,34 @@ struct Connections {
     recent_messages: HashMap<String, VecDeque<Instant>>,
 }
 
+/// Issued tokens not yet redeemed, and every issued token in issue order with its expiry, so that
+/// forgetting expired tokens costs only the expired ones (a scan of all outstanding tokens on each
+/// issue made CreateChatToken's cost grow with the number issued in the last hour).
+#[derive(Default)]
+struct Tokens {
+    grants: HashMap<String, Grant>,
+    /// `(token_expiration, token)`, oldest issue first. The expiries follow issue order (one
+    /// lifetime for every token), so expired tokens are at the front; a token already redeemed
+    /// or forgotten is simply no longer in `grants`.
+    by_expiry: VecDeque<(OffsetDateTime, String)>,
+}
+
+impl Tokens {
+    fn forget_expired(&mut self, now: OffsetDateTime) {
+        while let Some((expiration, _)) = self.by_expiry.front() {
+            if *expiration > now {
+                break;
+            }
+            if let Some((_, token)) = self.by_expiry.pop_front() {
+                self.grants.remove(&token);
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Hub {
-    tokens: Mutex<HashMap<String, Grant>>,
+    tokens: Mutex<Tokens>,
     connections: Mutex<Connections>,
 }
 
@@ -85,16 +110,25 @@ impl Hub {
         let mut bytes = [0u8; 32];
         rand::rng().fill(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
-        let now = OffsetDateTime::now_utc();
+        self.issue_at(token, grant, OffsetDateTime::now_utc())
+    }
+
+    fn issue_at(&self, token: String, grant: Grant, now: OffsetDateTime) -> String {
         let mut tokens = lock(&self.tokens);
-        tokens.retain(|_, g| g.token_expiration > now);
-        tokens.insert(token.clone(), grant);
+        tokens.forget_expired(now);
+        tokens
+            .by_expiry
+            .push_back((grant.token_expiration, token.clone()));
+        tokens.grants.insert(token.clone(), grant);
         token
     }
 
     /// Spends the token: whatever the outcome, it cannot be used again.
     pub fn redeem(&self, token: &str, now: OffsetDateTime) -> Result<Grant, Refusal> {
-        let grant = lock(&self.tokens).remove(token).ok_or(Refusal::Unknown)?;
+        let grant = lock(&self.tokens)
+            .grants
+            .remove(token)
+            .ok_or(Refusal::Unknown)?;
         if grant.token_expiration <= now || grant.session_expiration <= now {
             return Err(Refusal::Expired);
         }
@@ -154,7 +188,9 @@ impl Hub {
 
     /// Closes every connection of a deleted room and forgets its unused tokens.
     pub fn close_room(&self, room_id: &str, reason: &'static str) {
-        lock(&self.tokens).retain(|_, g| g.room_id != room_id);
+        lock(&self.tokens)
+            .grants
+            .retain(|_, g| g.room_id != room_id);
         self.close_where(reason, |c| c.room_id == room_id);
         lock(&self.connections).recent_messages.remove(room_id);
     }
@@ -222,6 +258,23 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         assert!(hub.redeem(&token, now).is_ok());
         assert_eq!(hub.redeem(&token, now).unwrap_err(), Refusal::Unknown);
+    }
+
+    #[test]
+    fn expired_tokens_are_forgotten_when_the_next_is_issued() {
+        let hub = Hub::default();
+        let now = OffsetDateTime::now_utc();
+        let short = hub.issue_at("short".into(), grant(1), now);
+        let long = hub.issue_at("long".into(), grant(60), now);
+        let redeemed = hub.issue_at("redeemed".into(), grant(1), now);
+        assert!(hub.redeem(&redeemed, now).is_ok());
+        hub.issue_at("later".into(), grant(60), now + time::Duration::minutes(2));
+        let tokens = lock(&hub.tokens);
+        assert!(!tokens.grants.contains_key(&short));
+        assert!(tokens.grants.contains_key(&long));
+        assert_eq!(tokens.grants.len(), 2);
+        // Only the first token's expiry had passed in issue order; the rest go when theirs do.
+        assert_eq!(tokens.by_expiry.len(), 3);
     }
 
     #[test]
