@@ -509,6 +509,17 @@ async fn journey_rows(table: &mut Table, platform: &Platform) {
 }
 
 fn process_rows(table: &mut Table, platform: &Platform) {
+    table.row(
+        "Start-up code laid out together (`bench/link-order.txt`, `make link-order`)",
+        match crate::link_order::coverage() {
+            Some((found, listed)) => {
+                format!("{found} of {listed} listed functions in the measured binary")
+            }
+            None => "unknown (no symbol table or no list)".to_owned(),
+        },
+        "—",
+        None,
+    );
     let (api_idle, ingest_idle) = platform.idle_rss;
     for (proc_, idle) in [(&platform.api, api_idle), (&platform.ingest, ingest_idle)] {
         let (rss, hwm) = proc_.rss();

@@ -153,9 +153,65 @@ fn function_names(profile: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// How many of the functions in `bench/link-order.txt` the running binary defines, and how many
+/// the list names: the list matches only the build it was made from, so the table shows whether
+/// the measured binary still had its start-up code laid out together. `None` when the binary or
+/// the list cannot be read (a stripped binary has no symbol table).
+pub fn coverage() -> Option<(usize, usize)> {
+    let list =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/link-order.txt")).ok()?;
+    let binary = std::fs::read(std::env::current_exe().ok()?).ok()?;
+    let defined = elf_symbols(&binary)?;
+    let listed: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    let found = listed
+        .iter()
+        .filter(|name| defined.contains(name.as_bytes()))
+        .count();
+    Some((found, listed.len()))
+}
+
+/// The names in a little-endian ELF64 file's symbol table (`.symtab`).
+fn elf_symbols(elf: &[u8]) -> Option<std::collections::HashSet<&[u8]>> {
+    let u16_at = |at: usize| Some(u16::from_le_bytes(elf.get(at..at + 2)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(elf.get(at..at + 4)?.try_into().ok()?));
+    let u64_at = |at: usize| {
+        let value = u64::from_le_bytes(elf.get(at..at + 8)?.try_into().ok()?);
+        usize::try_from(value).ok()
+    };
+    // ELF64 (class 2), little-endian (data 1).
+    if elf.get(..6)? != b"\x7fELF\x02\x01" {
+        return None;
+    }
+    let (table, entry, count) = (u64_at(0x28)?, usize::from(u16_at(0x3a)?), u16_at(0x3c)?);
+    let section = |index: usize| table.checked_add(index.checked_mul(entry)?);
+    let symtab = (0..usize::from(count))
+        .filter_map(section)
+        .find(|&at| u32_at(at + 4) == Some(2))?; // SHT_SYMTAB
+    let (offset, size) = (u64_at(symtab + 0x18)?, u64_at(symtab + 0x20)?);
+    let strtab = section(usize::try_from(u32_at(symtab + 0x28)?).ok()?)?;
+    let strings = elf.get(u64_at(strtab + 0x18)?..)?;
+    let symbols = elf.get(offset..offset.checked_add(size)?)?;
+    Some(
+        symbols
+            .chunks_exact(24)
+            .filter_map(|symbol| {
+                let name =
+                    usize::try_from(u32::from_le_bytes(symbol.get(..4)?.try_into().ok()?)).ok()?;
+                let rest = strings.get(name..)?;
+                rest.split(|&b| b == 0).next()
+            })
+            .filter(|name| !name.is_empty())
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::function_names;
+    use super::{elf_symbols, function_names};
 
     #[test]
     fn names_come_from_first_mentions_only() {
@@ -176,5 +232,15 @@ mod tests {
                 "aws_lc_0_30_sha256_block_data_order",
             ]
         );
+    }
+
+    #[test]
+    fn the_symbol_table_names_this_test_binary_s_functions() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let symbols = elf_symbols(&exe).unwrap();
+        assert!(symbols.contains(&b"main"[..]));
+        assert!(symbols.len() > 1000);
+        assert!(elf_symbols(b"#!/bin/sh\n").is_none());
+        assert!(elf_symbols(&exe[..64]).is_none());
     }
 }
