@@ -33,22 +33,22 @@ pub async fn run() -> anyhow::Result<()> {
     let ddb = var("BENCH_DDB")?;
     let self_bin = std::env::current_exe()?.to_string_lossy().into_owned();
     let wiring = Wiring::start(&ddb, &ddb).await?;
-    let api = executed(&self_bin, &wiring, "api", "serve-api", &[]).await;
-    let ingest = match &api {
-        Ok(_) => {
-            executed(
-                &self_bin,
-                &wiring,
-                "event-ingest",
-                "serve-ingest",
-                &[("SERVICE_NAME", "event-ingest")],
-            )
-            .await
-        }
-        Err(_) => Ok(BTreeSet::new()),
-    };
+    // ugc-local is stopped whatever happened to the traces.
+    let traced = async {
+        let api = executed(&self_bin, &wiring, "api", "serve-api", &[]).await?;
+        let ingest = executed(
+            &self_bin,
+            &wiring,
+            "event-ingest",
+            "serve-ingest",
+            &[("SERVICE_NAME", "event-ingest")],
+        )
+        .await?;
+        anyhow::Ok((api, ingest))
+    }
+    .await;
     wiring.local.stop().await;
-    let (api, ingest) = (api?, ingest?);
+    let (api, ingest) = traced?;
 
     let both: Vec<&String> = api.intersection(&ingest).collect();
     let api_only: Vec<&String> = api.difference(&ingest).collect();
