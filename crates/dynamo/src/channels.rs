@@ -208,11 +208,15 @@ impl ChannelsRepo {
         }
     }
 
+    pub(crate) fn table_ref(&self) -> &Table {
+        &self.table
+    }
+
     pub fn table(&self) -> &str {
         &self.table.name
     }
 
-    fn key(sub: &str) -> Item {
+    pub(crate) fn key(sub: &str) -> Item {
         Item::from([(attr::ID.to_owned(), s(sub))])
     }
 

@@ -9,6 +9,7 @@ pub mod client;
 pub mod codec;
 pub mod error;
 pub mod migrate;
+pub mod page;
 pub mod streams;
 mod table;
 pub mod tables;
@@ -19,6 +20,7 @@ pub use channels::{
     FollowOutcome, ItemOwnership, NewProfile, OwnershipBatch, PreferenceNames, ProvisioningClaim,
 };
 pub use client::{client_from_config, client_from_env};
+pub use page::{ChannelPageData, PageReads};
 pub use codec::{ChannelAsset, ChannelRecord, PublicProfile, SessionLiveness, StoredSession};
 pub use error::DbError;
 pub use streams::{

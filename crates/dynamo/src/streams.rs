@@ -46,7 +46,7 @@ use crate::codec::{
     SESSION_LIVENESS_ATTRIBUTES,
 };
 use crate::error::DbError;
-use crate::table::{first_item, project_query, Table};
+use crate::table::{first_item, project_query, projection, Table};
 use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
 
 /// Sort key of the per-channel bookkeeping item (stream ids always start with `st-`).
@@ -226,7 +226,7 @@ pub struct StreamsRepo {
     table: Table,
 }
 
-fn session_key(channel_arn: &str, id: &str) -> Item {
+pub(crate) fn session_key(channel_arn: &str, id: &str) -> Item {
     Item::from([
         (a::CHANNEL_ARN.to_owned(), s(channel_arn)),
         (a::ID.to_owned(), s(id)),
@@ -242,6 +242,10 @@ impl StreamsRepo {
         Self {
             table: Table::new(client, table),
         }
+    }
+
+    pub(crate) fn table_ref(&self) -> &Table {
+        &self.table
     }
 
     pub fn table(&self) -> &str {
@@ -811,6 +815,23 @@ impl StreamsRepo {
             .as_ref()
             .map(SessionLiveness::from_item)
             .transpose()
+    }
+
+    /// The liveness of the session `stream_id` (strongly consistent); `None` when it does not exist.
+    pub(crate) async fn liveness_of(
+        &self,
+        channel_arn: &ChannelArn,
+        stream_id: &StreamId,
+    ) -> Result<Option<SessionLiveness>, DbError> {
+        let (expression, names) = projection(SESSION_LIVENESS_ATTRIBUTES);
+        let out = self
+            .table
+            .get(session_key(channel_arn.as_str(), stream_id.as_str()))
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names.into_iter().collect()))
+            .send()
+            .await?;
+        out.item().map(SessionLiveness::from_item).transpose()
     }
 
     /// A page of the channel's sessions for the metrics list: newest first, at most

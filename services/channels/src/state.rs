@@ -6,7 +6,7 @@ use ugc_aws::{
     AssetsClient, ChatClient, CredentialsSource, IdentityClient, Marketplace, ProductsClient,
     ProductsConfig, SecretsClient, VideoClient,
 };
-use ugc_dynamo::{ChannelsRepo, ProfileReads, StreamsRepo};
+use ugc_dynamo::{ChannelsRepo, PageReads, ProfileReads, StreamsRepo};
 
 use crate::config::Config;
 use crate::routes::public::PublicCache;
@@ -17,6 +17,8 @@ pub struct AppState {
     /// Strongly consistent profile reads shared by concurrent requests (ban lists, follows).
     pub profiles: ProfileReads,
     pub streams: StreamsRepo,
+    /// The public channel page's reads (one `BatchGetItem` for a channel read before).
+    pub pages: PageReads,
     pub identity: IdentityClient,
     pub video: VideoClient,
     pub chat: ChatClient,
@@ -64,6 +66,10 @@ impl AppState {
                 dynamo.clone(),
                 config.channels_table.clone(),
             )),
+            pages: PageReads::new(
+                ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
+                StreamsRepo::new(dynamo.clone(), config.streams_table.clone()),
+            ),
             streams: StreamsRepo::new(dynamo, config.streams_table.clone()),
             identity: IdentityClient::new(
                 sdk,

@@ -17,7 +17,8 @@ use ugc_aws::IngestConfiguration;
 use ugc_aws::VideoClient;
 use ugc_domain::{ChannelArn, ChatRoomArn};
 use ugc_dynamo::{
-    ChannelRecord, ChannelsRepo, DbError, LiveSession, PublicProfile, SessionLiveness, StreamsRepo,
+    ChannelPageData, ChannelRecord, ChannelsRepo, DbError, LiveSession, PageReads, PublicProfile,
+    SessionLiveness, StreamsRepo,
 };
 use ugc_web::routing::{check_param, JSON_CONTENT_TYPE};
 use ugc_web::{ApiError, MaybeAuthUser};
@@ -63,6 +64,7 @@ impl PublicCache {
 struct Sources {
     channels: ChannelsRepo,
     streams: StreamsRepo,
+    pages: PageReads,
     video: VideoClient,
 }
 
@@ -71,6 +73,7 @@ impl Sources {
         Self {
             channels: state.channels.clone(),
             streams: state.streams.clone(),
+            pages: state.pages.clone(),
             video: state.video.clone(),
         }
     }
@@ -349,14 +352,12 @@ async fn load_public_channel(
     state: &Sources,
     username: &str,
 ) -> Result<Option<Arc<PublicChannel>>, ApiError> {
-    let owner = state.channels.public_by_username(username).await?;
-    let Some(owner) = owner else {
+    let Some(ChannelPageData { owner, session }) = state.pages.load(username).await? else {
         return Ok(None);
     };
     let Some(channel_arn) = owner.channel_arn.clone() else {
         return Ok(None);
     };
-    let session = state.streams.latest_liveness(&channel_arn).await?;
     let is_live = session.as_ref().is_some_and(|session| session.is_live);
     let video = match session.filter(|_| is_live) {
         Some(session) => live_video_size(state, &session).await,
