@@ -11,7 +11,7 @@ use ugc_dynamo::{
 
 use crate::helpers::TestDb;
 
-fn profile(sub: &str, username: &str) -> NewProfile {
+pub(crate) fn profile(sub: &str, username: &str) -> NewProfile {
     NewProfile {
         sub: sub.to_owned(),
         username: Username::parse(username).unwrap(),
@@ -21,7 +21,7 @@ fn profile(sub: &str, username: &str) -> NewProfile {
     }
 }
 
-fn resources(resource_id: &str) -> ChannelResources {
+pub(crate) fn resources(resource_id: &str) -> ChannelResources {
     ChannelResources {
         channel_arn: ChannelArn::parse(&format!(
             "arn:aws:ivs:us-east-1:123456789012:channel/{resource_id}"
@@ -38,7 +38,7 @@ fn resources(resource_id: &str) -> ChannelResources {
     }
 }
 
-async fn provisioned(repo: &ChannelsRepo, sub: &str, username: &str, resource_id: &str) {
+pub(crate) async fn provisioned(repo: &ChannelsRepo, sub: &str, username: &str, resource_id: &str) {
     repo.create_profile(&profile(sub, username)).await.unwrap();
     assert_eq!(
         repo.claim_provisioning(sub, "tok", Duration::from_secs(60))

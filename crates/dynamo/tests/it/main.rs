@@ -5,5 +5,6 @@
 
 mod channels;
 mod helpers;
+mod page;
 mod streams;
 mod tables;
