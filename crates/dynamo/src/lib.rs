@@ -20,9 +20,9 @@ pub use channels::{
     FollowOutcome, ItemOwnership, NewProfile, OwnershipBatch, PreferenceNames, ProvisioningClaim,
 };
 pub use client::{client_from_config, client_from_env};
-pub use page::{ChannelPageData, PageReads};
 pub use codec::{ChannelAsset, ChannelRecord, PublicProfile, SessionLiveness, StoredSession};
 pub use error::DbError;
+pub use page::{ChannelPageData, PageReads};
 pub use streams::{
     ApplyOutcome, Attachment, InvalidPageKey, LiveSession, PageKey, SessionCursor, SessionsPage,
     StreamsRepo,

@@ -91,7 +91,11 @@ async fn hinted_loads_follow_sessions_renames_and_deletions() {
         assert_eq!(session(&page), Some(("st-2".into(), false)));
     }
     // A late Session Created of an older session changes nothing.
-    apply(&streams, &[ev("c1", "st-0", "20:00", EventKind::SessionCreated)]).await;
+    apply(
+        &streams,
+        &[ev("c1", "st-0", "20:00", EventKind::SessionCreated)],
+    )
+    .await;
     let page = pages.load("Paula").await.unwrap();
     assert_eq!(session(&page), Some(("st-2".into(), false)));
 
@@ -138,12 +142,20 @@ async fn hinted_load_reads_the_head_the_channel_item_names() {
         .table_name(&db.names.streams)
         .item("channelArn", AttributeValue::S(ARN.into()))
         .item("id", AttributeValue::S("st-9".into()))
-        .item("startTime", AttributeValue::S("2023-06-14T19:00:00Z".into()))
+        .item(
+            "startTime",
+            AttributeValue::S("2023-06-14T19:00:00Z".into()),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(
-        streams.latest_liveness(&arn()).await.unwrap().unwrap().stream_id,
+        streams
+            .latest_liveness(&arn())
+            .await
+            .unwrap()
+            .unwrap()
+            .stream_id,
         StreamId::parse("st-9").unwrap()
     );
     let hinted = pages.load("Paula").await.unwrap();
@@ -163,7 +175,10 @@ async fn channels_without_a_channel_item_read_their_newest_session() {
             .table_name(&db.names.streams)
             .item("channelArn", AttributeValue::S(ARN.into()))
             .item("id", AttributeValue::S(id.into()))
-            .item("startTime", AttributeValue::S(format!("2023-06-14T{start}Z")))
+            .item(
+                "startTime",
+                AttributeValue::S(format!("2023-06-14T{start}Z")),
+            )
             .send()
             .await
             .unwrap();
