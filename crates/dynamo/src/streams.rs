@@ -873,6 +873,9 @@ impl StreamsRepo {
                 .expression_attribute_names("#l", a::IS_LIVE)
                 .expression_attribute_values(":l", s(LIVE_VALUE))
                 .scan_index_forward(false)
+                // A channel has one live session at most (the head), so `limit` items give
+                // `limit` channels; a page short of them (a session mid-handover) reads on.
+                .limit(i32::try_from(limit - live.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start_key)
                 .send()
                 .await;
