@@ -18,6 +18,27 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::error::ApiError;
 
 pub const MAX_SEGMENT_LEN: usize = 200;
+
+/// The pattern a resource was registered with, in its app data (see [`resource`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoutePattern(pub &'static str);
+
+/// `web::resource(pattern)` that carries its pattern, so that request tracing and the request
+/// metrics label a request with it without matching the path against the route table a second
+/// time (a dynamic segment costs a regex match: a few percent of a cheap request's CPU).
+pub fn resource(pattern: &'static str) -> actix_web::Resource {
+    actix_web::web::resource(pattern).app_data(RoutePattern(pattern))
+}
+
+/// The route pattern of a request that has been routed: its resource's [`RoutePattern`], else
+/// (a resource registered another way) the pattern found by matching the path against the route
+/// table; `None` when no route matched.
+pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<String> {
+    match req.app_data::<RoutePattern>() {
+        Some(pattern) => Some(pattern.0.to_owned()),
+        None => req.match_pattern(),
+    }
+}
 /// The JSON content type upstream (Fastify) answers; a bare `application/json` is rewritten to it.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub const MAX_PARAM_LEN: usize = 100;

@@ -21,7 +21,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_otlp::{ExporterBuildError, MetricExporter, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -265,26 +265,19 @@ pub async fn request_tracing(
     let started = Instant::now();
     let request_id = incoming_request_id(req.headers().get(REQUEST_ID_HEADER))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    // The route pattern (`/channels/{username}`) keeps span names low-cardinality; it is looked
-    // up in the resource map, so it is known before routing.
-    let route = req.match_pattern();
     let service = req
         .app_data::<ServiceLabel>()
         .map(|s| s.0.clone())
         .unwrap_or_else(|| Arc::from("ugc"));
     let method = req.method().clone();
-    let span_name = format!(
-        "{} {}",
-        req.method(),
-        route.as_deref().unwrap_or("unmatched")
-    );
+    // Named by the route pattern (`/channels/{username}`, low-cardinality) once routing has
+    // picked the resource: see [`crate::routing::route_pattern`].
     let span = tracing::info_span!(
         "http_request",
-        otel.name = %span_name,
         otel.kind = "server",
         http.request.method = %req.method(),
         url.path = %req.path(),
-        http.route = route.as_deref(),
+        http.route = Empty,
         http.response.status_code = Empty,
         latency_ms = Empty,
         request_id = %request_id,
@@ -295,20 +288,28 @@ pub async fn request_tracing(
     let _ = span.set_parent(parent);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     async move {
-        let mut res = next.call(req).await?;
+        let result = next.call(req).await;
         let span = tracing::Span::current();
+        // Read from the routed request: holding a clone of it during routing would stop actix
+        // from writing the match info.
+        let route = result
+            .as_ref()
+            .ok()
+            .and_then(|res| crate::routing::route_pattern(res.request()));
+        let route = route.as_deref();
+        span.context()
+            .span()
+            .update_name(format!("{} {}", method, route.unwrap_or("unmatched")));
+        if let Some(route) = route {
+            span.record("http.route", route);
+        }
+        let mut res = result?;
         let status = res.status().as_u16();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.record("http.response.status_code", status);
         span.record("latency_ms", latency_ms);
         tracing::info!(status, latency_ms, "request completed");
-        crate::metrics::http_request(
-            &service,
-            method.as_str(),
-            route.as_deref(),
-            status,
-            started.elapsed(),
-        );
+        crate::metrics::http_request(&service, method.as_str(), route, status, started.elapsed());
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             res.headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

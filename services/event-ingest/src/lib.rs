@@ -43,6 +43,7 @@ use ugc_aws::secrets::SecretsClient;
 use ugc_aws::video::VideoClient;
 use ugc_domain::ChannelArn;
 use ugc_dynamo::{ChannelsRepo, DbError, StreamsRepo};
+use ugc_web::routing::resource;
 
 pub use config::{Config, SecretSource};
 pub use ingest::{IngestResponse, IngestStatus};
@@ -140,8 +141,8 @@ pub fn configure(
     let docs = ugc_web::ApiDocs::new(&openapi::openapi()).configure();
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(state.clone())
-            .route("/streamEvents", web::post().to(ingest::post_stream_events))
-            .route("/", web::post().to(ingest::post_root))
+            .service(resource("/streamEvents").route(web::post().to(ingest::post_stream_events)))
+            .service(resource("/").route(web::post().to(ingest::post_root)))
             .configure(docs.clone());
     }
 }

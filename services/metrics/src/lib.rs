@@ -33,6 +33,7 @@ pub mod token;
 use actix_web::web;
 use ugc_aws::{SecretsClient, StreamMetricsClient, VideoClient};
 use ugc_dynamo::StreamsRepo;
+use ugc_web::routing::resource;
 
 pub use config::{Config, KeySource};
 pub use openapi::openapi;
@@ -99,13 +100,15 @@ pub fn configure(
         // `[^/]*` (not the default `[^/]+`) so an empty id reaches `check_param` and gets upstream's
         // 400 instead of a 404.
         cfg.app_data(state.clone())
-            .route(
-                "/metrics/{channelResourceId:[^/]*}/streamSessions",
-                web::get().to(handlers::list_stream_sessions),
+            .service(
+                resource("/metrics/{channelResourceId:[^/]*}/streamSessions")
+                    .route(web::get().to(handlers::list_stream_sessions)),
             )
-            .route(
-                "/metrics/{channelResourceId:[^/]*}/streamSessions/{streamSessionId:[^/]*}",
-                web::get().to(handlers::get_stream_session),
+            .service(
+                resource(
+                    "/metrics/{channelResourceId:[^/]*}/streamSessions/{streamSessionId:[^/]*}",
+                )
+                .route(web::get().to(handlers::get_stream_session)),
             );
     }
 }

@@ -14,12 +14,22 @@ async fn requests_show_up_in_the_counters_by_route_pattern() {
             "/things/{id}",
             web::get().to(|| async { HttpResponse::Ok().finish() }),
         )
+        .service(
+            ugc_web::routing::resource("/items/{id}")
+                .route(web::get().to(|| async { HttpResponse::Ok().finish() })),
+        )
         .route(
             "/broken",
             web::get().to(|| async { HttpResponse::ServiceUnavailable().finish() }),
         );
     });
-    for path in ["/things/1", "/things/2", "/broken", "/unknown/path"] {
+    for path in [
+        "/things/1",
+        "/things/2",
+        "/items/7",
+        "/broken",
+        "/unknown/path",
+    ] {
         app.client.get(app.url(path)).send().await.unwrap();
     }
     let route = |summary: &metrics::Summary, pattern: &str| {
@@ -37,6 +47,8 @@ async fn requests_show_up_in_the_counters_by_route_pattern() {
     );
     assert_eq!(things.server_errors, 0);
     assert!(things.latency_quantile(0.99).is_some());
+    // A resource that carries its pattern (`routing::resource`) is labelled the same way.
+    assert_eq!(route(&summary, "/items/{id}").requests, 1);
     let broken = route(&summary, "/broken");
     assert_eq!((broken.requests, broken.server_errors), (1, 1));
     let unmatched = route(&summary, "unmatched");
@@ -44,7 +56,7 @@ async fn requests_show_up_in_the_counters_by_route_pattern() {
     assert!(summary.rss_bytes.is_some_and(|rss| rss > 0));
     let line = summary.to_string();
     assert!(
-        line.contains("metrics metrics-test: 4 req, 1 4xx, 1 5xx"),
+        line.contains("metrics metrics-test: 5 req, 1 4xx, 1 5xx"),
         "{line}"
     );
 

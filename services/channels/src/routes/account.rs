@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use ugc_aws::VideoError;
 use ugc_domain::{Avatar, ChannelArn, Color, Email, ErrorCode, Username};
 use ugc_dynamo::{DbError, NewProfile};
+use ugc_web::routing::resource;
 use ugc_web::{Action, ApiError, AuthUser, ClientIp, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
@@ -14,8 +15,8 @@ use crate::routes::{parse_username, rate_limit, required};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channel/register").route(web::post().to(register)))
-        .service(web::resource("/channel/password/reset").route(web::post().to(reset_password)));
+    cfg.service(resource("/channel/register").route(web::post().to(register)))
+        .service(resource("/channel/password/reset").route(web::post().to(reset_password)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use ugc_aws::VideoError;
 use ugc_domain::{ErrorCode, StreamActionMetadata};
+use ugc_web::routing::resource;
 use ugc_web::{Action, ApiError, AuthUser, FailWith, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
@@ -13,7 +14,7 @@ use crate::routes::{rate_limit, required};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channel/actions/send").route(web::post().to(send_action)));
+    cfg.service(resource("/channel/actions/send").route(web::post().to(send_action)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

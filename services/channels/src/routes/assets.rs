@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_domain::{AssetType, ErrorCode, ImageContentType};
+use ugc_web::routing::resource;
 use ugc_web::{Action, ApiError, AuthUser, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
@@ -19,10 +20,10 @@ pub const PRESIGNED_POST_EXPIRY: Duration = Duration::from_secs(20);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/channel/assets/imagePresignedPost/create")
+        resource("/channel/assets/imagePresignedPost/create")
             .route(web::post().to(create_presigned_post)),
     )
-    .service(web::resource("/channel/asset").route(web::delete().to(delete_asset)));
+    .service(resource("/channel/asset").route(web::delete().to(delete_asset)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

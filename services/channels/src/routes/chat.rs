@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use ugc_aws::{ChatCapability, ChatError};
 use ugc_domain::{ChannelArn, ChatRoomArn, ErrorCode};
 use ugc_dynamo::ChannelRecord;
+use ugc_web::routing::resource;
 use ugc_web::{
     Action, ApiError, AuthUser, ClientIp, FailWith, Json, MaybeAuthUser, RateKey, RateLimiter,
 };
@@ -31,11 +32,9 @@ const BAN_DISCONNECT_REASON: &str = "Kicked by moderator";
 const VIEW_MESSAGE: &str = "VIEW_MESSAGE";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/channel/chatToken/create").route(web::post().to(create_chat_token)),
-    )
-    .service(web::resource("/channel/ban").route(web::post().to(ban_user)))
-    .service(web::resource("/channel/unban").route(web::post().to(unban_user)));
+    cfg.service(resource("/channel/chatToken/create").route(web::post().to(create_chat_token)))
+        .service(resource("/channel/ban").route(web::post().to(ban_user)))
+        .service(resource("/channel/unban").route(web::post().to(unban_user)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ugc_domain::{ChannelArn, ChannelResourceId, ErrorCode};
 use ugc_dynamo::{ChannelRecord, DbError, FollowOutcome, LiveSession};
+use ugc_web::routing::resource;
 use ugc_web::{Action, ApiError, AuthUser, ClientIp, Json, RateKey, RateLimiter};
 use utoipa::ToSchema;
 
@@ -22,9 +23,9 @@ use crate::routes::public::{live_channel_owner, ChannelList, MAX_RESULTS};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channel/followingList/add").route(web::put().to(follow)))
-        .service(web::resource("/channel/followingList/remove").route(web::put().to(unfollow)))
-        .service(web::resource("/channel/followingList").route(web::get().to(following_list)));
+    cfg.service(resource("/channel/followingList/add").route(web::put().to(follow)))
+        .service(resource("/channel/followingList/remove").route(web::put().to(unfollow)))
+        .service(resource("/channel/followingList").route(web::get().to(following_list)));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

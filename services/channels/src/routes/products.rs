@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use ugc_aws::{ProductItem, ProductQuery, ProductsError};
 use ugc_domain::ErrorCode;
+use ugc_web::routing::resource;
 use ugc_web::{Action, ApiError, AuthUser, RateKey, RateLimiter};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +19,7 @@ pub const MAX_PAGE: u32 = 10;
 const MAX_QUERY_VALUE_CHARS: usize = 64;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/products/{keywords}").route(web::get().to(search_products)));
+    cfg.service(resource("/products/{keywords}").route(web::get().to(search_products)));
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

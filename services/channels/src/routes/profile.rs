@@ -9,6 +9,7 @@ use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 use ugc_domain::{ingest_server_url, AssetType, Avatar, Color, ErrorCode, Username};
 use ugc_dynamo::{ChannelRecord, DbError, PreferenceNames};
+use ugc_web::routing::resource;
 use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 
@@ -23,8 +24,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_own_channel))
             .route(web::delete().to(super::account::delete_account)),
     )
-    .service(web::resource("/channel/username/update").route(web::put().to(update_username)))
-    .service(web::resource("/channel/preferences/update").route(web::put().to(update_preferences)));
+    .service(resource("/channel/username/update").route(web::put().to(update_username)))
+    .service(resource("/channel/preferences/update").route(web::put().to(update_preferences)));
 }
 
 /// The caller's profile and channel, including the secret stream key (only ever sent to its owner).

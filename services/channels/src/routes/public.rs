@@ -20,7 +20,7 @@ use ugc_dynamo::{
     ChannelPageData, ChannelRecord, ChannelsRepo, DbError, LiveSession, PageReads, PublicProfile,
     SessionLiveness, StreamsRepo,
 };
-use ugc_web::routing::{check_param, JSON_CONTENT_TYPE};
+use ugc_web::routing::{check_param, resource, JSON_CONTENT_TYPE};
 use ugc_web::{ApiError, MaybeAuthUser};
 use utoipa::ToSchema;
 
@@ -34,11 +34,9 @@ pub const MAX_RESULTS: usize = 50;
 const PAGE_CACHE_CAPACITY: usize = 10_000;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channels").route(web::get().to(list_channels)))
-        .service(web::resource("/channels/").route(web::get().to(list_channels)))
-        .service(
-            web::resource("/channels/{channelOwnerUsername}").route(web::get().to(channel_page)),
-        );
+    cfg.service(resource("/channels").route(web::get().to(list_channels)))
+        .service(resource("/channels/").route(web::get().to(list_channels)))
+        .service(resource("/channels/{channelOwnerUsername}").route(web::get().to(channel_page)));
 }
 
 /// The cached public reads: channel pages by exact username, and the live directory.

@@ -11,6 +11,7 @@ use ugc_domain::{
     channel_asset_id, channel_name_base, tracking_id, ChannelArn, ChatRoomArn, ErrorCode,
 };
 use ugc_dynamo::{ChannelResources, DbError, ProvisioningClaim};
+use ugc_web::routing::resource;
 use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -28,9 +29,9 @@ const PROVISIONING_POLL: Duration = Duration::from_millis(150);
 // The deprecated GET is still served: the SPA calls it.
 #[allow(deprecated)]
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/channel/resources/create").route(web::post().to(create_resources)))
+    cfg.service(resource("/channel/resources/create").route(web::post().to(create_resources)))
         .service(
-            web::resource("/channel/streamKey/reset")
+            resource("/channel/streamKey/reset")
                 .route(web::get().to(reset_stream_key_get))
                 .route(web::post().to(reset_stream_key)),
         );
