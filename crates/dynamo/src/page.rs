@@ -86,7 +86,7 @@ impl PageReads {
         self.load_cold(username).await
     }
 
-    /// Today's two Queries; leaves a hint for the next load.
+    /// The two index Queries (profile by username, newest session by start time); leaves a hint.
     async fn load_cold(&self, username: &str) -> Result<Option<ChannelPageData>, DbError> {
         let Some(owner) = self.channels.public_by_username(username).await? else {
             return Ok(None);
