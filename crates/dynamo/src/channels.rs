@@ -26,7 +26,7 @@ use crate::codec::{
     PublicProfile, PUBLIC_PROFILE_ATTRIBUTES,
 };
 use crate::error::{transaction_failure, DbError, TxFailure};
-use crate::table::{first_item, project_query, projection, Table};
+use crate::table::{batch_keys, first_item, project_query, Table};
 use crate::tables::{CHANNEL_ARN_INDEX, CHANNEL_ASSET_ID_INDEX, EMAIL_INDEX, USERNAME_INDEX};
 
 /// How often an operation re-reads and retries after losing an optimistic race before giving up.
@@ -353,19 +353,13 @@ impl ChannelsRepo {
         let mut unique: Vec<&String> = subs.iter().collect();
         unique.sort();
         unique.dedup();
-        let (expression, names) = attributes.map(projection).unzip();
         let mut items = Vec::with_capacity(unique.len());
         for chunk in unique.chunks(BATCH_GET_MAX) {
-            let mut keys = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.iter().map(|sub| Self::key(sub)).collect()))
-                    .consistent_read(consistent)
-                    .set_projection_expression(expression.clone())
-                    .set_expression_attribute_names(
-                        names.clone().map(|names| names.into_iter().collect()),
-                    )
-                    .build()?,
-            );
+            let mut keys = Some(batch_keys(
+                chunk.iter().map(|sub| Self::key(sub)).collect(),
+                consistent,
+                attributes,
+            )?);
             for attempt in 0..MAX_ATTEMPTS {
                 let Some(pending) = keys.take() else {
                     break;

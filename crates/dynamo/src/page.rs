@@ -23,16 +23,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use ugc_domain::{ChannelArn, StreamId};
 
 use crate::codec::{
-    get_s, session_attr, Item, PublicProfile, SessionLiveness, PUBLIC_PROFILE_ATTRIBUTES,
+    get_s, session_attr, PublicProfile, SessionLiveness, PUBLIC_PROFILE_ATTRIBUTES,
     SESSION_LIVENESS_ATTRIBUTES,
 };
 use crate::error::DbError;
 use crate::streams::{session_key, CHANNEL_ITEM_ID, HEAD_ID};
-use crate::table::projection;
+use crate::table::batch_keys;
 use crate::{ChannelsRepo, StreamsRepo};
 
 /// Usernames whose hint is kept at most; beyond it the hints start over (each costs one cold load).
@@ -130,12 +129,16 @@ impl PageReads {
             .batch_get_item()
             .request_items(
                 &channels.name,
-                projected(
+                batch_keys(
                     vec![ChannelsRepo::key(&hint.sub)],
-                    PUBLIC_PROFILE_ATTRIBUTES,
+                    false,
+                    Some(PUBLIC_PROFILE_ATTRIBUTES),
                 )?,
             )
-            .request_items(&streams.name, projected(stream_keys, &stream_attributes)?)
+            .request_items(
+                &streams.name,
+                batch_keys(stream_keys, false, Some(&stream_attributes))?,
+            )
             .send()
             .await?;
         if out
@@ -195,14 +198,4 @@ impl PageReads {
         let mut hints = self.hints.lock().unwrap_or_else(PoisonError::into_inner);
         hints.remove(username);
     }
-}
-
-/// `keys` read eventually consistent, projected to `attributes`.
-fn projected(keys: Vec<Item>, attributes: &[&str]) -> Result<KeysAndAttributes, DbError> {
-    let (expression, names) = projection(attributes);
-    Ok(KeysAndAttributes::builder()
-        .set_keys(Some(keys))
-        .projection_expression(expression)
-        .set_expression_attribute_names(Some(names.into_iter().collect()))
-        .build()?)
 }

@@ -46,7 +46,7 @@ use crate::codec::{
     SESSION_LIVENESS_ATTRIBUTES,
 };
 use crate::error::DbError;
-use crate::table::{first_item, project_query, projection, Table};
+use crate::table::{first_item, project_get, project_query, Table};
 use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
 
 /// Sort key of the per-channel bookkeeping item (stream ids always start with `st-`).
@@ -823,14 +823,10 @@ impl StreamsRepo {
         channel_arn: &ChannelArn,
         stream_id: &StreamId,
     ) -> Result<Option<SessionLiveness>, DbError> {
-        let (expression, names) = projection(SESSION_LIVENESS_ATTRIBUTES);
-        let out = self
+        let get = self
             .table
-            .get(session_key(channel_arn.as_str(), stream_id.as_str()))
-            .projection_expression(expression)
-            .set_expression_attribute_names(Some(names.into_iter().collect()))
-            .send()
-            .await?;
+            .get(session_key(channel_arn.as_str(), stream_id.as_str()));
+        let out = project_get(get, SESSION_LIVENESS_ATTRIBUTES).send().await?;
         out.item().map(SessionLiveness::from_item).transpose()
     }
 

@@ -103,6 +103,35 @@ pub(crate) fn project_query(
     query
 }
 
+/// `get` asking for `attributes` only, as [`project_query`] does for a Query.
+pub(crate) fn project_get(
+    mut get: GetItemFluentBuilder,
+    attributes: &[&str],
+) -> GetItemFluentBuilder {
+    let (expression, names) = projection(attributes);
+    get = get.projection_expression(expression);
+    for (placeholder, name) in names {
+        get = get.expression_attribute_names(placeholder, name);
+    }
+    get
+}
+
+/// The `KeysAndAttributes` of one table in a `BatchGetItem`: `keys`, read strongly consistent or
+/// not, asking for `attributes` only when given (as [`project_query`]).
+pub(crate) fn batch_keys(
+    keys: Vec<Item>,
+    consistent: bool,
+    attributes: Option<&[&str]>,
+) -> Result<KeysAndAttributes, DbError> {
+    let (expression, names) = attributes.map(projection).unzip();
+    Ok(KeysAndAttributes::builder()
+        .set_keys(Some(keys))
+        .consistent_read(consistent)
+        .set_projection_expression(expression)
+        .set_expression_attribute_names(names.map(|names| names.into_iter().collect()))
+        .build()?)
+}
+
 /// The `ProjectionExpression` of `attributes` and its attribute names.
 pub(crate) fn projection(attributes: &[&str]) -> (String, Vec<(String, String)>) {
     let names: Vec<(String, String)> = attributes
