@@ -8,6 +8,8 @@
 //!   rewrites the bare `application/json` that actix's `HttpResponse::json` sets.
 //! - Path parameters are 1–[`MAX_PARAM_LEN`] characters: [`check_param`] answers upstream's 400.
 
+use std::borrow::Cow;
+
 use actix_web::body::BoxBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
@@ -33,12 +35,13 @@ pub fn resource(pattern: &'static str) -> actix_web::Resource {
 /// The route pattern of a request that has been routed: its resource's [`RoutePattern`], else
 /// (a resource registered another way) the pattern found by matching the path against the route
 /// table; `None` when no route matched.
-pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<String> {
+pub fn route_pattern(req: &actix_web::HttpRequest) -> Option<Cow<'static, str>> {
     match req.app_data::<RoutePattern>() {
-        Some(pattern) => Some(pattern.0.to_owned()),
-        None => req.match_pattern(),
+        Some(pattern) => Some(Cow::Borrowed(pattern.0)),
+        None => req.match_pattern().map(Cow::Owned),
     }
 }
+
 /// The JSON content type upstream (Fastify) answers; a bare `application/json` is rewritten to it.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 pub const MAX_PARAM_LEN: usize = 100;

@@ -60,17 +60,13 @@ impl AppState {
             .context("building the channel-assets S3 client")?;
         // Upstream's tables before `ugc-admin migrate`: one warning line; the directory degrades.
         ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
+        let channels = ChannelsRepo::new(dynamo.clone(), config.channels_table.clone());
+        let streams = StreamsRepo::new(dynamo, config.streams_table.clone());
         Ok(Self {
-            channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
-            profiles: ProfileReads::new(ChannelsRepo::new(
-                dynamo.clone(),
-                config.channels_table.clone(),
-            )),
-            pages: PageReads::new(
-                ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
-                StreamsRepo::new(dynamo.clone(), config.streams_table.clone()),
-            ),
-            streams: StreamsRepo::new(dynamo, config.streams_table.clone()),
+            profiles: ProfileReads::new(channels.clone()),
+            pages: PageReads::new(channels.clone(), streams.clone()),
+            channels,
+            streams,
             identity: IdentityClient::new(
                 sdk,
                 config.user_pool_id.clone(),
