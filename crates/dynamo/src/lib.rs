@@ -7,6 +7,7 @@ pub mod batch;
 pub mod channels;
 pub mod client;
 pub mod codec;
+pub mod directory;
 pub mod error;
 pub mod migrate;
 pub mod page;
@@ -21,6 +22,7 @@ pub use channels::{
 };
 pub use client::{client_from_config, client_from_env};
 pub use codec::{ChannelAsset, ChannelRecord, PublicProfile, SessionLiveness, StoredSession};
+pub use directory::DirectoryMirror;
 pub use error::DbError;
 pub use page::{ChannelPageData, PageReads};
 pub use streams::{

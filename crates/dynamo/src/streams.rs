@@ -45,6 +45,7 @@ use crate::codec::{
     session_attr as a, summary_attributes, summary_from_item, Item, SessionLiveness, StoredSession,
     SESSION_LIVENESS_ATTRIBUTES,
 };
+use crate::directory::{DirectoryMirror, MirrorState};
 use crate::error::DbError;
 use crate::table::{first_item, project_get, project_query, Table};
 use crate::tables::{LIVE_INDEX, START_TIME_INDEX};
@@ -194,6 +195,10 @@ pub struct SessionCursor {
     /// its startTime was durable: later batches with the same start need not claim it again (see
     /// [`StreamsRepo::apply_events`]).
     claimed_start: Option<OffsetDateTime>,
+    /// The (version, liveness) of this session that the directory mirror is known to reflect:
+    /// written by this writer, or carried over by this writer's own later writes that left the
+    /// liveness unchanged (see [`StreamsRepo::apply_events`]).
+    mirrored: Option<(i64, bool)>,
 }
 
 /// The session a write goes to, with its channel's owner (stored with the first event).
@@ -219,11 +224,17 @@ struct Merged {
     changed: Vec<bool>,
     summary: SessionSummary,
     superseded: bool,
+    /// The stored version the merge started from (`None`: no item), and the version now stored.
+    prior_version: Option<i64>,
+    version: i64,
 }
 
 #[derive(Clone, Debug)]
 pub struct StreamsRepo {
     table: Table,
+    /// Where session writes mirror the head's liveness for the directory (event-ingest's repo);
+    /// `None` for readers.
+    directory: Option<DirectoryMirror>,
 }
 
 pub(crate) fn session_key(channel_arn: &str, id: &str) -> Item {
@@ -241,7 +252,14 @@ impl StreamsRepo {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             table: Table::new(client, table),
+            directory: None,
         }
+    }
+
+    /// Session writes also keep `directory` (the channels table's mirror of live heads) current.
+    pub fn with_directory(mut self, directory: DirectoryMirror) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     pub(crate) fn table_ref(&self) -> &Table {
@@ -370,6 +388,15 @@ impl StreamsRepo {
                     .await?;
                 cursor.claimed_start = claimed.then_some(start);
             }
+            if !merged.superseded && cursor.claimed_start == Some(start) {
+                self.mirror_head(
+                    Target::new(channel_arn, stream_id, user_sub),
+                    start,
+                    &merged,
+                    cursor,
+                )
+                .await?;
+            }
         }
         Ok(merged
             .changed
@@ -382,6 +409,42 @@ impl StreamsRepo {
                 }
             })
             .collect())
+    }
+
+    /// Copies the head session's liveness to the directory mirror ([`crate::directory`]). Skipped
+    /// when this writer knows the mirror already reflects it: the merge started from the version the
+    /// cursor last mirrored (no other writer came between) and left the liveness as it was. Any
+    /// other writer's state in between, a failed earlier write or a fresh cursor makes it write, so
+    /// the writer of a head's last liveness change, or of the first state after another writer's,
+    /// always writes, and the mirror's key order makes every write safe.
+    async fn mirror_head(
+        &self,
+        target: Target<'_>,
+        start: OffsetDateTime,
+        merged: &Merged,
+        cursor: &mut SessionCursor,
+    ) -> Result<(), DbError> {
+        let Some(directory) = &self.directory else {
+            return Ok(());
+        };
+        let live = merged.summary.is_live();
+        let unchanged = merged
+            .prior_version
+            .is_some_and(|prior| cursor.mirrored == Some((prior, live)));
+        if !unchanged {
+            directory
+                .record(&MirrorState {
+                    user_sub: target.user_sub,
+                    channel_arn: target.channel_arn.as_str(),
+                    stream_id: target.stream_id.as_str(),
+                    start_time: &format_iso_seconds(start),
+                    version: merged.version,
+                    live,
+                })
+                .await?;
+        }
+        cursor.mirrored = Some((merged.version, live));
+        Ok(())
     }
 
     /// Applies any event of a channel: with `stream_id` like [`Self::apply_event`], without one
@@ -413,7 +476,12 @@ impl StreamsRepo {
         Ok(Attachment::Pending)
     }
 
-    async fn get_item(&self, channel_arn: &str, id: &str) -> Result<Option<Item>, DbError> {
+    /// One item (strongly consistent): a session, or the channel item.
+    pub(crate) async fn get_item(
+        &self,
+        channel_arn: &str,
+        id: &str,
+    ) -> Result<Option<Item>, DbError> {
         let out = self.table.get(session_key(channel_arn, id)).send().await?;
         Ok(out.item().cloned())
     }
@@ -445,12 +513,14 @@ impl StreamsRepo {
                 None => (SessionSummary::default(), None, false),
             };
             let changed: Vec<bool> = events.iter().map(|e| summary.apply(e)).collect();
-            if version.is_some() && !changed.contains(&true) {
+            if let (Some(version), false) = (version, changed.contains(&true)) {
                 cursor.known = known;
                 return Ok(Merged {
                     changed,
                     summary,
                     superseded,
+                    prior_version: Some(version),
+                    version,
                 });
             }
             let request = self
@@ -469,6 +539,8 @@ impl StreamsRepo {
                         changed,
                         summary,
                         superseded,
+                        prior_version: version,
+                        version: version.unwrap_or(0) + 1,
                     });
                 }
                 Conditional::Failed(stored) => {

@@ -12,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
+use crate::directory::{mirror_attr, DirectoryMirror, DIRECTORY_PROJECTION};
 use crate::error::DbError;
 
 pub const EMAIL_INDEX: &str = "emailIndex";
@@ -26,6 +27,7 @@ pub const IS_OPEN_INDEX: &str = "isOpenIndex";
 /// partition is fine at this platform's scale: it holds only the live sessions, and each session writes
 /// it a handful of times per broadcast.
 pub const LIVE_INDEX: &str = "liveIndex";
+pub use crate::directory::DIRECTORY_INDEX;
 
 /// The two table names, as configured (`CHANNELS_TABLE_NAME`, `STREAM_TABLE_NAME`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,11 +87,18 @@ fn gsi(
 }
 
 /// Creates both tables with their indexes if they do not exist yet and waits until they are active.
+/// New tables hold no sessions, so the directory mirror starts complete ([`crate::directory`]).
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), DbError> {
-    create_channels_table(client, &names.channels).await?;
+    let new_channels = create_channels_table(client, &names.channels).await?;
     create_streams_table(client, &names.streams).await?;
     wait_active(client, &names.channels).await?;
-    wait_active(client, &names.streams).await
+    wait_active(client, &names.streams).await?;
+    if new_channels {
+        DirectoryMirror::new(client.clone(), &names.channels)
+            .mark_complete()
+            .await?;
+    }
+    Ok(())
 }
 
 /// Deletes both tables; a table that does not exist is not an error.
@@ -120,9 +129,18 @@ fn create_table(
     Ok(request)
 }
 
-async fn create_channels_table(client: &Client, table: &str) -> Result<(), DbError> {
+/// Whether the table was created (`false`: it existed).
+async fn create_channels_table(client: &Client, table: &str) -> Result<bool, DbError> {
     let all = || projection(ProjectionType::All, &[]);
-    let attributes = ["id", "email", "username", "channelArn", "channelAssetId"];
+    let attributes = [
+        "id",
+        "email",
+        "username",
+        "channelArn",
+        "channelAssetId",
+        mirror_attr::IS_LIVE,
+        mirror_attr::START_TIME,
+    ];
     let request = create_table(client, table, &attributes)?
         .key_schema(key("id", KeyType::Hash)?)
         .global_secondary_indexes(gsi(EMAIL_INDEX, &[("email", KeyType::Hash)], all())?)
@@ -136,6 +154,14 @@ async fn create_channels_table(client: &Client, table: &str) -> Result<(), DbErr
             CHANNEL_ASSET_ID_INDEX,
             &[("channelAssetId", KeyType::Hash)],
             projection(ProjectionType::Include, &["channelAssets"]),
+        )?)
+        .global_secondary_indexes(gsi(
+            DIRECTORY_INDEX,
+            &[
+                (mirror_attr::IS_LIVE, KeyType::Hash),
+                (mirror_attr::START_TIME, KeyType::Range),
+            ],
+            projection(ProjectionType::Include, DIRECTORY_PROJECTION),
         )?);
     ignore_existing(request.send().await)
 }
@@ -166,21 +192,22 @@ async fn create_streams_table(client: &Client, table: &str) -> Result<(), DbErro
             &[("isLive", KeyType::Hash), ("startTime", KeyType::Range)],
             projection(ProjectionType::Include, &["userSub"]),
         )?);
-    ignore_existing(request.send().await)
+    ignore_existing(request.send().await).map(|_| ())
 }
 
+/// Whether the table was created: `false` when it already existed.
 fn ignore_existing<T, E>(
     result: Result<
         T,
         aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
     >,
-) -> Result<(), DbError>
+) -> Result<bool, DbError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match result {
-        Ok(_) => Ok(()),
-        Err(err) if err.code() == Some("ResourceInUseException") => Ok(()),
+        Ok(_) => Ok(true),
+        Err(err) if err.code() == Some("ResourceInUseException") => Ok(false),
         Err(err) => Err(err.into()),
     }
 }

@@ -94,13 +94,13 @@ pub fn ingest_lag(lag: Duration) {
         .record(lag.as_secs_f64(), &[]);
 }
 
-/// The reconciler corrected stored state (e.g. `session_ended`: a session whose channel is not
-/// live any more).
-pub fn reconciler_correction(kind: &'static str) {
+/// The reconciler corrected stored state `count` times (e.g. `session_ended`: a session whose
+/// channel is not live any more; `directory_mirror`: a directory entry copied again).
+pub fn reconciler_correction(kind: &'static str, count: u64) {
     state()
         .instruments
         .reconciler
-        .add(1, &[KeyValue::new("kind", kind)]);
+        .add(count, &[KeyValue::new("kind", kind)]);
 }
 
 /// A lookup in an in-process cache (`cache` names it: `channel_page`, `directory`, ...).

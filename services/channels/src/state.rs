@@ -6,7 +6,7 @@ use ugc_aws::{
     AssetsClient, ChatClient, CredentialsSource, IdentityClient, Marketplace, ProductsClient,
     ProductsConfig, SecretsClient, VideoClient,
 };
-use ugc_dynamo::{ChannelsRepo, PageReads, ProfileReads, StreamsRepo};
+use ugc_dynamo::{ChannelsRepo, DirectoryMirror, PageReads, ProfileReads, StreamsRepo};
 
 use crate::config::Config;
 use crate::routes::public::PublicCache;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub streams: StreamsRepo,
     /// The public channel page's reads (one `BatchGetItem` for a channel read before).
     pub pages: PageReads,
+    /// The directory's reads (the channels table's mirror of live heads).
+    pub directory: DirectoryMirror,
     pub identity: IdentityClient,
     pub video: VideoClient,
     pub chat: ChatClient,
@@ -61,12 +63,14 @@ impl AppState {
         // Upstream's tables before `ugc-admin migrate`: one warning line; the directory degrades.
         ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
         let channels = ChannelsRepo::new(dynamo.clone(), config.channels_table.clone());
+        let directory = DirectoryMirror::new(dynamo.clone(), config.channels_table.clone());
         let streams = StreamsRepo::new(dynamo, config.streams_table.clone());
         Ok(Self {
             profiles: ProfileReads::new(channels.clone()),
             pages: PageReads::new(channels.clone(), streams.clone()),
             channels,
             streams,
+            directory,
             identity: IdentityClient::new(
                 sdk,
                 config.user_pool_id.clone(),

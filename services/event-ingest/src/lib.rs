@@ -42,7 +42,7 @@ use actix_web::web;
 use ugc_aws::secrets::SecretsClient;
 use ugc_aws::video::VideoClient;
 use ugc_domain::ChannelArn;
-use ugc_dynamo::{ChannelsRepo, DbError, StreamsRepo};
+use ugc_dynamo::{ChannelsRepo, DbError, DirectoryMirror, StreamsRepo};
 use ugc_web::routing::resource;
 
 pub use config::{Config, SecretSource};
@@ -59,6 +59,8 @@ pub struct AppState {
     config: Config,
     channels: ChannelsRepo,
     streams: StreamsRepo,
+    /// The directory mirror, repaired (and backfilled) by the reconciler.
+    directory: DirectoryMirror,
     sessions: coalesce::Coalescer,
     video: VideoClient,
     secrets: SecretsClient,
@@ -76,13 +78,15 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         // Upstream's tables before `ugc-admin migrate`: one warning line; the reconciler degrades.
         ugc_dynamo::migrate::check_migrated(&dynamo, &config.streams_table).await;
+        // Session writes keep the directory's mirror of live heads current (ugc_dynamo::directory).
+        let directory = DirectoryMirror::new(dynamo.clone(), config.channels_table.clone());
+        let streams = StreamsRepo::new(dynamo.clone(), config.streams_table.clone())
+            .with_directory(directory.clone());
         let state = Self {
-            channels: ChannelsRepo::new(dynamo.clone(), config.channels_table.clone()),
-            streams: StreamsRepo::new(dynamo.clone(), config.streams_table.clone()),
-            sessions: coalesce::Coalescer::new(StreamsRepo::new(
-                dynamo,
-                config.streams_table.clone(),
-            )),
+            channels: ChannelsRepo::new(dynamo, config.channels_table.clone()),
+            sessions: coalesce::Coalescer::new(streams.clone()),
+            streams,
+            directory,
             video: VideoClient::new(sdk),
             secrets: SecretsClient::new(sdk),
             owners: Mutex::default(),

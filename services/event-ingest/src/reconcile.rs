@@ -7,6 +7,10 @@
 //! (a synthetic Session Ended at that first-seen time, idempotent per session). A brief gap in
 //! IVS's list, or a session whose events are still on their way, clears the mark.
 //!
+//! Each round also repairs the directory's mirror of live heads on the profiles
+//! (`ugc_dynamo::directory`) against the same list of stored-live sessions, and so backfills it on
+//! tables that predate it; the directory reads the mirror once a round has completed it.
+//!
 //! Marks live in memory: a restart only delays a correction by one grace period. When either
 //! source fails the round is skipped; nothing is concluded from a missing answer.
 
@@ -44,6 +48,8 @@ pub struct ReconcileReport {
     pub suspect: Vec<(ChannelArn, StreamId)>,
     /// Sessions ended this round.
     pub ended: Vec<(ChannelArn, StreamId)>,
+    /// Directory mirror entries copied again from their sessions (missing or stale ones).
+    pub mirror_repairs: usize,
 }
 
 struct NotLiveSince {
@@ -67,6 +73,17 @@ impl AppState {
             .live_directory(ALL)
             .await
             .map_err(ReconcileError::Store)?;
+        // The directory mirror needs only the store; a failure here does not hold up the round.
+        let mirror_repairs = match self.directory.repair(&self.streams, &stored).await {
+            Ok(repair) => {
+                ugc_web::metrics::reconciler_correction("directory_mirror", repair.written as u64);
+                repair.written
+            }
+            Err(err) => {
+                tracing::warn!(error = %error_chain(&err), "could not repair the directory mirror; next round retries");
+                0
+            }
+        };
         let ivs_live: HashSet<ChannelArn> = self
             .video
             .list_live_channels()
@@ -78,6 +95,7 @@ impl AppState {
         let mut report = ReconcileReport {
             stored_live: stored.len(),
             ivs_live: ivs_live.len(),
+            mirror_repairs,
             ..ReconcileReport::default()
         };
 
@@ -123,7 +141,7 @@ impl AppState {
                             grace_s = grace.as_secs_f64(),
                             "session live in the store but not broadcasting on IVS; ended"
                         );
-                        ugc_web::metrics::reconciler_correction("session_ended");
+                        ugc_web::metrics::reconciler_correction("session_ended", 1);
                     }
                     report.ended.push((channel_arn, stream_id));
                 }

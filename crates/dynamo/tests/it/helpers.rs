@@ -1,7 +1,9 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::Client;
-use ugc_dynamo::{create_tables, delete_tables, ChannelsRepo, StreamsRepo, TableNames};
+use ugc_dynamo::{
+    create_tables, delete_tables, ChannelsRepo, DirectoryMirror, StreamsRepo, TableNames,
+};
 
 pub struct TestDb {
     pub client: Client,
@@ -31,6 +33,10 @@ impl TestDb {
 
     pub fn streams(&self) -> StreamsRepo {
         StreamsRepo::new(self.client.clone(), &self.names.streams)
+    }
+
+    pub fn directory(&self) -> DirectoryMirror {
+        DirectoryMirror::new(self.client.clone(), &self.names.channels)
     }
 
     pub async fn cleanup(self) {

@@ -26,6 +26,7 @@ async fn create_tables_is_idempotent_and_defines_every_index() {
         [
             "channelArnIndex",
             "channelAssetIdIndex",
+            "directoryIndex",
             "emailIndex",
             "usernameIndex"
         ]

@@ -17,8 +17,8 @@ use ugc_aws::IngestConfiguration;
 use ugc_aws::VideoClient;
 use ugc_domain::{ChannelArn, ChatRoomArn};
 use ugc_dynamo::{
-    ChannelPageData, ChannelRecord, ChannelsRepo, DbError, LiveSession, PageReads, PublicProfile,
-    SessionLiveness, StreamsRepo,
+    ChannelPageData, ChannelRecord, ChannelsRepo, DbError, DirectoryMirror, LiveSession, PageReads,
+    PublicProfile, SessionLiveness, StreamsRepo,
 };
 use ugc_web::routing::{check_param, resource, JSON_CONTENT_TYPE};
 use ugc_web::{ApiError, MaybeAuthUser};
@@ -63,6 +63,7 @@ struct Sources {
     channels: ChannelsRepo,
     streams: StreamsRepo,
     pages: PageReads,
+    directory: DirectoryMirror,
     video: VideoClient,
 }
 
@@ -72,6 +73,7 @@ impl Sources {
             channels: state.channels.clone(),
             streams: state.streams.clone(),
             pages: state.pages.clone(),
+            directory: state.directory.clone(),
             video: state.video.clone(),
         }
     }
@@ -431,11 +433,20 @@ fn video_size(stored: &serde_json::Value) -> Option<VideoSize> {
     })
 }
 
-/// The cache's load of the directory: the live index (newest first, one session per channel),
-/// then the owners' profiles in one `BatchGetItem` by the subs the sessions recorded; a session
-/// without a sub, or whose sub's profile moved on, goes through the channel ARN index
-/// ([`live_channel_owner`]'s fallback). Channels whose profile is gone are skipped.
+/// The cache's load of the directory: one Query of the channels table's directory index, where
+/// each profile mirrors its channel's live head (`ugc_dynamo::directory`). While that mirror is not
+/// known to be complete (tables that predate it, before event-ingest's reconciler has backfilled
+/// it), the sessions' live index (newest first, one session per channel), then the owners' profiles
+/// in one `BatchGetItem` by the subs the sessions recorded; a session without a sub, or whose sub's
+/// profile moved on, goes through the channel ARN index ([`live_channel_owner`]'s fallback).
+/// Channels whose profile is gone are skipped.
 async fn load_directory(state: &Sources) -> Result<Vec<DirectoryChannel>, ApiError> {
+    if let Some(profiles) = state.directory.live_profiles(MAX_RESULTS).await? {
+        return Ok(profiles
+            .iter()
+            .map(DirectoryChannel::from_profile)
+            .collect());
+    }
     let live = state.streams.live_directory(MAX_RESULTS).await?;
     let subs: Vec<String> = live.iter().filter_map(|s| s.user_sub.clone()).collect();
     let profiles = state.channels.get_many_public(&subs).await?;

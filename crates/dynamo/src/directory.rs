@@ -1,0 +1,342 @@
+//! The live directory's own index: each profile item mirrors whether its channel's head session is
+//! live, so the directory is one Query of the channels table instead of a Query of the streams
+//! table's `liveIndex` followed by a `BatchGetItem` of the owners' profiles (docs/architecture.md
+//! "Caching and freshness"). The profile fields the directory shows come from the profile item itself
+//! (the index projects them), so a rename or a new avatar shows at once; only liveness is copied.
+//!
+//! **The mirror.** On a profile item: `isLive = "true"` while its channel's head session is live
+//! (the partition of the sparse [`DIRECTORY_INDEX`], absent otherwise), and the key of the session
+//! state it reflects: `liveChannelArn`, `liveStartTime` (the index's sort key), `liveStreamId`,
+//! `liveVersion`. Sessions are the source of truth; the mirror is derived from them.
+//!
+//! **Order-independent.** A session's states are totally ordered by (start time, stream id, version):
+//! the head only moves to newer sessions and a session's `version` only grows. A mirror write
+//! carries the key of the state it copies and is conditional on being at least the stored key (or on
+//! the stored key naming another channel), and on the profile still owning the channel. So a write
+//! of an older state can never overwrite a newer one, whatever the arrival order, and a repeated write
+//! is a no-op. Who writes (see [`crate::streams::StreamsRepo::apply_events`]): the writer of a head
+//! session's state, after the head claim, whenever the liveness may differ from what the mirror holds;
+//! a displaced head needs no write, because its displacer's key is greater.
+//!
+//! **Complete or not used.** A sentinel item (`id = "directory#ugc"`) sits in the index above every
+//! start time, so the directory Query returns it first. It is written when the tables are created
+//! (nothing to mirror yet) and by event-ingest's reconciler after a round has mirrored every live
+//! session ([`DirectoryMirror::repair`]): that is the backfill for tables that predate the mirror.
+//! Without it, or without the index, the directory reads `liveIndex` and the profiles as before.
+//! The reconciler's round also repairs any drift, as it does for the sessions themselves.
+
+use std::collections::HashSet;
+
+use aws_sdk_dynamodb::Client;
+use ugc_domain::{ChannelArn, StreamId};
+
+use crate::channels::{update_if, ChannelsRepo};
+use crate::codec::{attr, get_n, get_s, n, s, session_attr, Item, PublicProfile};
+use crate::error::DbError;
+use crate::streams::{LiveSession, LIVE_VALUE};
+use crate::table::{project_query, Table};
+
+/// Sparse GSI of the channels table: the profiles whose channel is live, partition `isLive`
+/// (always `"true"`), sort `liveStartTime`, projecting what the directory shows.
+pub const DIRECTORY_INDEX: &str = "directoryIndex";
+
+/// The mirror's attributes on a profile item.
+pub mod mirror_attr {
+    /// `"true"` while the channel's head session is live; the index's partition.
+    pub const IS_LIVE: &str = "isLive";
+    /// The mirrored session's start time (ISO, seconds); the index's sort key.
+    pub const START_TIME: &str = "liveStartTime";
+    pub const STREAM_ID: &str = "liveStreamId";
+    pub const VERSION: &str = "liveVersion";
+    pub const CHANNEL_ARN: &str = "liveChannelArn";
+}
+use mirror_attr as m;
+
+/// The attributes [`DIRECTORY_INDEX`] projects besides its keys.
+pub const DIRECTORY_PROJECTION: &[&str] = &[
+    attr::USERNAME,
+    attr::AVATAR,
+    attr::COLOR,
+    attr::CHANNEL_ASSETS,
+    attr::CHANNEL_ARN,
+    m::CHANNEL_ARN,
+    m::STREAM_ID,
+];
+
+/// The sentinel item's id, and its sort value (above every ISO start time).
+pub const COMPLETE_ID: &str = "directory#ugc";
+const COMPLETE_SORT: &str = "~complete";
+
+/// A page of the index is read past entries that no longer apply; this bounds the pages.
+const MAX_PAGES: usize = 8;
+
+/// The state of one session, as the mirror copies it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MirrorState<'a> {
+    pub user_sub: &'a str,
+    pub channel_arn: &'a str,
+    pub stream_id: &'a str,
+    /// ISO start time, seconds (as stored on the session).
+    pub start_time: &'a str,
+    pub version: i64,
+    pub live: bool,
+}
+
+/// What a repair round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Mirror writes made (each conditional: a newer state already in place refuses it).
+    pub written: usize,
+    /// Whether the directory index exists (without it there is nothing to repair).
+    pub indexed: bool,
+}
+
+/// The mirror's reads and writes (the channels table).
+#[derive(Clone, Debug)]
+pub struct DirectoryMirror {
+    table: Table,
+}
+
+/// One entry of the index as read: the profile, and the session it mirrors.
+struct Entry {
+    profile: PublicProfile,
+    live_channel_arn: Option<String>,
+    live_stream_id: Option<String>,
+}
+
+impl Entry {
+    fn from_item(item: &Item) -> Result<Self, DbError> {
+        Ok(Self {
+            profile: PublicProfile::from_item(item)?,
+            live_channel_arn: get_s(item, m::CHANNEL_ARN).map(str::to_owned),
+            live_stream_id: get_s(item, m::STREAM_ID).map(str::to_owned),
+        })
+    }
+
+    /// The profile still owns the channel whose session it mirrors.
+    fn applies(&self) -> bool {
+        self.live_channel_arn.is_some()
+            && self.profile.channel_arn.as_ref().map(ChannelArn::as_str)
+                == self.live_channel_arn.as_deref()
+    }
+}
+
+impl DirectoryMirror {
+    pub fn new(client: Client, channels_table: impl Into<String>) -> Self {
+        Self {
+            table: Table::new(client, channels_table),
+        }
+    }
+
+    /// Copies a session's liveness onto its owner's profile, unless the profile holds a newer state
+    /// of its channel or no longer owns the channel (both refuse the write: nothing to do).
+    pub(crate) async fn record(&self, state: &MirrorState<'_>) -> Result<(), DbError> {
+        if state.user_sub.is_empty() {
+            return Ok(());
+        }
+        let set = "SET #ls = :start, #lid = :id, #lv = :v, #lch = :arn";
+        let request = self
+            .table
+            .update(Item::from([(attr::ID.to_owned(), s(state.user_sub))]))
+            .condition_expression(
+                "#arn = :arn AND (attribute_not_exists(#lid) OR #lch <> :arn OR #ls < :start \
+                 OR (#ls = :start AND (#lid < :id OR (#lid = :id AND #lv <= :v))))",
+            )
+            .expression_attribute_names("#arn", attr::CHANNEL_ARN)
+            .expression_attribute_names("#ls", m::START_TIME)
+            .expression_attribute_names("#lid", m::STREAM_ID)
+            .expression_attribute_names("#lv", m::VERSION)
+            .expression_attribute_names("#lch", m::CHANNEL_ARN)
+            .expression_attribute_names("#live", m::IS_LIVE)
+            .expression_attribute_values(":arn", s(state.channel_arn))
+            .expression_attribute_values(":start", s(state.start_time))
+            .expression_attribute_values(":id", s(state.stream_id))
+            .expression_attribute_values(":v", n(state.version));
+        let request = if state.live {
+            request
+                .update_expression(format!("{set}, #live = :true"))
+                .expression_attribute_values(":true", s(LIVE_VALUE))
+        } else {
+            request.update_expression(format!("{set} REMOVE #live"))
+        };
+        update_if(request).await
+    }
+
+    /// Writes the sentinel that tells readers the mirror is complete (idempotent).
+    pub async fn mark_complete(&self) -> Result<(), DbError> {
+        self.table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item(attr::ID, s(COMPLETE_ID))
+            .item(m::IS_LIVE, s(LIVE_VALUE))
+            .item(m::START_TIME, s(COMPLETE_SORT))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// The live channels' public profiles, newest session first, at most `limit`; `None` when the
+    /// mirror cannot answer (no index yet, or not known to be complete): the caller reads the
+    /// sessions instead.
+    pub async fn live_profiles(&self, limit: usize) -> Result<Option<Vec<PublicProfile>>, DbError> {
+        let mut profiles = Vec::new();
+        let mut start_key = None;
+        let mut first = true;
+        for _ in 0..MAX_PAGES {
+            let wanted = limit - profiles.len() + usize::from(first);
+            let out = match self
+                .query(wanted)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(err) if crate::migrate::schema::is_index_unavailable(&err) => return Ok(None),
+                Err(err) => return Err(err.into()),
+            };
+            let mut items = out.items().iter();
+            if first {
+                if items.next().and_then(|item| get_s(item, attr::ID)) != Some(COMPLETE_ID) {
+                    return Ok(None);
+                }
+                first = false;
+            }
+            for item in items {
+                let entry = Entry::from_item(item)?;
+                if entry.applies() {
+                    profiles.push(entry.profile);
+                    if profiles.len() >= limit {
+                        return Ok(Some(profiles));
+                    }
+                }
+            }
+            start_key = out.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                break;
+            }
+        }
+        Ok(Some(profiles))
+    }
+
+    fn query(
+        &self,
+        limit: usize,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let query = self
+            .table
+            .query()
+            .index_name(DIRECTORY_INDEX)
+            .key_condition_expression("#l = :l")
+            .expression_attribute_names("#l", m::IS_LIVE)
+            .expression_attribute_values(":l", s(LIVE_VALUE))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        let mut attributes = vec![attr::ID];
+        attributes.extend_from_slice(DIRECTORY_PROJECTION);
+        project_query(query, &attributes)
+    }
+
+    /// Every entry of the index (all pages; the reconciler's view), without the sentinel.
+    async fn entries(&self) -> Result<Option<Vec<Entry>>, DbError> {
+        let mut pages = self.query(1000).into_paginator().send();
+        let mut entries = Vec::new();
+        while let Some(page) = pages.next().await {
+            let out = match page {
+                Ok(out) => out,
+                Err(err) if crate::migrate::schema::is_index_unavailable(&err) => return Ok(None),
+                Err(err) => return Err(err.into()),
+            };
+            for item in out.items() {
+                if get_s(item, attr::ID) != Some(COMPLETE_ID) {
+                    entries.push(Entry::from_item(item)?);
+                }
+            }
+        }
+        Ok(Some(entries))
+    }
+
+    /// One repair round (event-ingest's reconciler): `live` is every session the streams table holds
+    /// as live (`liveIndex`). A live session its owner's profile does not mirror, and an entry that
+    /// mirrors a session not in `live`, are copied again from the session itself (strongly
+    /// consistent), by the same conditional write as event-ingest's. Then the sentinel is written:
+    /// every session live when the round began is mirrored.
+    pub async fn repair(
+        &self,
+        streams: &crate::streams::StreamsRepo,
+        live: &[LiveSession],
+    ) -> Result<RepairReport, DbError> {
+        let Some(entries) = self.entries().await? else {
+            return Ok(RepairReport::default());
+        };
+        let mirrored: HashSet<(&str, &str)> = entries
+            .iter()
+            .filter(|entry| entry.applies())
+            .filter_map(|entry| {
+                Some((
+                    entry.live_channel_arn.as_deref()?,
+                    entry.live_stream_id.as_deref()?,
+                ))
+            })
+            .collect();
+        let listed: HashSet<(&str, &str)> = live
+            .iter()
+            .map(|session| (session.channel_arn.as_str(), session.stream_id.as_str()))
+            .collect();
+        let mut suspects: Vec<(String, String)> = live
+            .iter()
+            .map(|session| (session.channel_arn.as_str(), session.stream_id.as_str()))
+            .filter(|key| !mirrored.contains(key))
+            .map(|(arn, id)| (arn.to_owned(), id.to_owned()))
+            .collect();
+        suspects.extend(entries.iter().filter_map(|entry| {
+            let key = (
+                entry.live_channel_arn.as_deref()?,
+                entry.live_stream_id.as_deref()?,
+            );
+            (!listed.contains(&key)).then(|| (key.0.to_owned(), key.1.to_owned()))
+        }));
+        let mut report = RepairReport {
+            written: 0,
+            indexed: true,
+        };
+        for (channel_arn, stream_id) in suspects {
+            let (Ok(arn), Ok(id)) = (ChannelArn::parse(&channel_arn), StreamId::parse(&stream_id))
+            else {
+                continue;
+            };
+            let Some(item) = streams.get_item(arn.as_str(), id.as_str()).await? else {
+                continue;
+            };
+            let owner = match get_s(&item, session_attr::USER_SUB).filter(|sub| !sub.is_empty()) {
+                Some(sub) => Some(sub.to_owned()),
+                None => self.owner_of(&arn).await?,
+            };
+            let (Some(owner), Some(start_time)) = (owner, get_s(&item, session_attr::START_TIME))
+            else {
+                continue;
+            };
+            self.record(&MirrorState {
+                user_sub: &owner,
+                channel_arn: &channel_arn,
+                stream_id: &stream_id,
+                start_time,
+                version: get_n(&item, session_attr::VERSION).unwrap_or(0),
+                live: get_s(&item, session_attr::IS_LIVE) == Some(LIVE_VALUE),
+            })
+            .await?;
+            report.written += 1;
+        }
+        self.mark_complete().await?;
+        Ok(report)
+    }
+
+    /// The sub of the profile that owns `channel_arn` (upstream's sessions carry no `userSub`).
+    async fn owner_of(&self, channel_arn: &ChannelArn) -> Result<Option<String>, DbError> {
+        let channels = ChannelsRepo::new(self.table.client.clone(), self.table.name.clone());
+        Ok(channels
+            .get_by_channel_arn(channel_arn)
+            .await?
+            .map(|record| record.id))
+    }
+}
