@@ -51,6 +51,13 @@ export const INDEX = {
   startTime: 'startTimeIndex',
   isOpen: 'isOpenIndex',
   live: 'liveIndex',
+  directory: 'directoryIndex',
+} as const;
+
+/** The directory mirror on profile items (crates/dynamo/src/directory.rs). */
+export const DIRECTORY_MIRROR = {
+  attributes: ['isLive', 'liveStartTime', 'liveStreamId', 'liveVersion', 'liveChannelArn'],
+  projection: ['username', 'avatar', 'color', 'channelAssets', 'channelArn', 'liveChannelArn', 'liveStreamId'],
 } as const;
 
 export interface UgcStackProps extends StackProps {
@@ -376,6 +383,24 @@ export class UgcStack extends Stack {
         sid: 'ChannelOwner',
         actions: ['dynamodb:Query'],
         resources: [`${channelsTable.tableArn}/index/${INDEX.channelArn}`],
+      }),
+      // The directory mirror: session writes copy the head's liveness onto the owner's profile, the
+      // reconciler reads the index to repair it. Writes may touch only the mirror's attributes (and
+      // read `channelArn` in their condition), never the rest of a profile.
+      new iam.PolicyStatement({
+        sid: 'DirectoryMirrorWrite',
+        actions: ['dynamodb:UpdateItem', 'dynamodb:PutItem'],
+        resources: [channelsTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'dynamodb:Attributes': ['id', 'channelArn', ...DIRECTORY_MIRROR.attributes],
+          },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'DirectoryMirrorRead',
+        actions: ['dynamodb:Query'],
+        resources: [`${channelsTable.tableArn}/index/${INDEX.directory}`],
       }),
       new iam.PolicyStatement({
         sid: 'IvsStreams',
@@ -772,6 +797,15 @@ function createChannelsTable(scope: Construct, cfg: StageConfig, dataRemoval: Re
     partitionKey: { name: 'channelAssetId', type: dynamodb.AttributeType.STRING },
     projectionType: dynamodb.ProjectionType.INCLUDE,
     nonKeyAttributes: ['channelAssets'],
+  });
+  // Sparse: only profiles whose channel's head session is live carry `isLive`
+  // (crates/dynamo/src/directory.rs DIRECTORY_INDEX).
+  channelsTable.addGlobalSecondaryIndex({
+    indexName: INDEX.directory,
+    partitionKey: { name: 'isLive', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'liveStartTime', type: dynamodb.AttributeType.STRING },
+    projectionType: dynamodb.ProjectionType.INCLUDE,
+    nonKeyAttributes: [...DIRECTORY_MIRROR.projection],
   });
   return channelsTable;
 }

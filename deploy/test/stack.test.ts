@@ -86,7 +86,7 @@ describe('IAM per route set', () => {
     assert.ok(!actions.some((a) => a.startsWith('cognito-idp:') || a.startsWith('s3:')));
   });
 
-  test('event-ingest role: streams writes, channel lookup by channelArnIndex only, ListStreams', () => {
+  test('event-ingest role: streams writes, channel lookup by channelArnIndex, the directory mirror only, ListStreams', () => {
     const statements = roleStatements(prod, ingest);
     const actions = statements.flatMap((s) => asArray<string>(s.Action));
     assert.ok(actions.includes('ivs:ListStreams'));
@@ -94,6 +94,20 @@ describe('IAM per route set', () => {
     const channelLookup = statements.find((s) => s.Sid === 'ChannelOwner');
     assert.match(JSON.stringify(channelLookup.Resource), /\/index\/channelArnIndex/);
     assert.deepEqual(asArray(channelLookup.Action), ['dynamodb:Query']);
+    // The directory mirror: writes limited to the mirror's attributes, reads to its index.
+    const mirrorWrite = statements.find((s) => s.Sid === 'DirectoryMirrorWrite');
+    assert.deepEqual(asArray(mirrorWrite.Action).sort(), ['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(mirrorWrite.Condition['ForAllValues:StringEquals']['dynamodb:Attributes'], [
+      'id',
+      'channelArn',
+      'isLive',
+      'liveStartTime',
+      'liveStreamId',
+      'liveVersion',
+      'liveChannelArn',
+    ]);
+    const mirrorRead = statements.find((s) => s.Sid === 'DirectoryMirrorRead');
+    assert.match(JSON.stringify(mirrorRead.Resource), /\/index\/directoryIndex/);
   });
 
   test('no GetSecretValue on "*" anywhere', () => {
@@ -343,8 +357,23 @@ describe('data and identity', () => {
     const channels = one(t, 'AWS::DynamoDB::Table', 'ChannelsTable').Properties;
     assert.deepEqual(channels.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
     const gsis = Object.fromEntries(channels.GlobalSecondaryIndexes.map((g: any) => [g.IndexName, g]));
-    assert.deepEqual(Object.keys(gsis).sort(), ['channelArnIndex', 'channelAssetIdIndex', 'emailIndex', 'usernameIndex']);
+    assert.deepEqual(Object.keys(gsis).sort(), [
+      'channelArnIndex',
+      'channelAssetIdIndex',
+      'directoryIndex',
+      'emailIndex',
+      'usernameIndex',
+    ]);
     assert.deepEqual(gsis.channelAssetIdIndex.Projection, { ProjectionType: 'INCLUDE', NonKeyAttributes: ['channelAssets'] });
+    assert.deepEqual(gsis.directoryIndex.KeySchema, [
+      { AttributeName: 'isLive', KeyType: 'HASH' },
+      { AttributeName: 'liveStartTime', KeyType: 'RANGE' },
+    ]);
+    // The same projection as crates/dynamo/src/directory.rs DIRECTORY_PROJECTION.
+    assert.deepEqual(gsis.directoryIndex.Projection, {
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: ['username', 'avatar', 'color', 'channelAssets', 'channelArn', 'liveChannelArn', 'liveStreamId'],
+    });
 
     const streams = one(t, 'AWS::DynamoDB::Table', 'StreamsTable').Properties;
     assert.deepEqual(streams.KeySchema, [

@@ -7,6 +7,7 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 use ugc_domain::session::{EventKind, IvsEvent};
 use ugc_domain::{ChannelArn, StreamId};
+use ugc_dynamo::StreamsRepo;
 use ugc_emulator::ivs::BroadcastAction;
 use ugc_testkit::TestUser;
 
@@ -24,6 +25,14 @@ pub async fn channel_arn(app: &TestApp, user: &TestUser) -> ChannelArn {
         .unwrap()
 }
 
+/// The streams table as event-ingest writes it: session writes also keep the directory mirror.
+pub fn ingest_writer(app: &TestApp) -> StreamsRepo {
+    app.state
+        .streams
+        .clone()
+        .with_directory(app.state.directory.clone())
+}
+
 /// Starts a simulated broadcast on the user's channel (IVS itself is live, so GetStreamSession
 /// answers) and applies the events IVS emitted to the streams table, as event-ingest would.
 pub async fn go_live(app: &TestApp, user: &TestUser) -> ChannelArn {
@@ -35,8 +44,7 @@ pub async fn go_live(app: &TestApp, user: &TestUser) -> ChannelArn {
     for envelope in &outcome.envelopes {
         let event = IvsEvent::from_json(envelope).unwrap();
         let stream = event.stream_id.clone().unwrap();
-        app.state
-            .streams
+        ingest_writer(app)
             .apply_event(&arn, &stream, &user.sub, &event)
             .await
             .unwrap();
@@ -62,8 +70,7 @@ pub async fn session_at(
             stream_id: Some(stream_id.clone()),
             kind: kind.clone(),
         };
-        app.state
-            .streams
+        ingest_writer(app)
             .apply_event(&arn, &stream_id, &user.sub, &event)
             .await
             .unwrap();
