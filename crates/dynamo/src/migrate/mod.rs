@@ -6,6 +6,7 @@
 //! | Ours reads | Upstream has | Migration |
 //! |---|---|---|
 //! | `liveIndex` on the streams table (directory, reconciler) | no such index | UpdateTable, then waits until it is ACTIVE and backfilled |
+//! | `directoryIndex` on the channels table and the mirror of each live head on its owner's profile ([`crate::directory`]) | neither | UpdateTable, waits until ACTIVE, then copies every live session's state to its owner's profile and writes the completeness sentinel (event-ingest's reconciler repeats this every round) |
 //! | `isLive = "true"` on the live head session (directory, following list) | `isOpen` only | set on each channel's newest session when its events say live **and** IVS `ListStreams` lists the channel |
 //! | the `#channel` head item (one open/live session per channel) | none | the newest session by (startTime, id), claimed like event-ingest claims it |
 //! | `superseded` on older sessions whose Session Ended was lost | nothing (upstream only removed `isOpen`) | set, so they are never live again |
@@ -49,9 +50,10 @@ use ugc_domain::format_iso_seconds;
 
 use crate::channels::{conditional_update, username_marker_id, Conditional};
 use crate::codec::{get_bool, get_n, get_s, n, s, session_attr as a, summary_from_item, Item};
+use crate::directory::{DirectoryMirror, DIRECTORY_INDEX};
 use crate::error::DbError;
 use crate::streams::{StreamsRepo, CHANNEL_ITEM_ID, HEAD_ID, HEAD_START, LIVE_VALUE};
-use crate::tables::TableNames;
+use crate::tables::{TableNames, LIVE_INDEX};
 
 pub use checkpoint::Checkpoint;
 pub use pacer::Pacer;
@@ -141,6 +143,10 @@ pub struct MigrationReport {
     pub dry_run: bool,
     /// `active`, `created`, `building` or `would create`.
     pub live_index: String,
+    /// The channels table's `directoryIndex`: the same values.
+    pub directory_index: String,
+    /// Live sessions copied to their owners' profiles (the directory mirror).
+    pub directory_entries: u64,
     /// The profile id the run resumed after.
     pub resumed_after: Option<String>,
     pub profiles: u64,
@@ -167,7 +173,10 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// Data writes made (or that a dry run would make); the checkpoint item is not counted.
     pub fn changes(&self) -> u64 {
-        u64::from(self.live_index == "created" || self.live_index == "would create")
+        let created = |index: &str| u64::from(index == "created" || index == "would create");
+        created(&self.live_index)
+            + created(&self.directory_index)
+            + self.directory_entries
             + self.markers_written
             + self.heads_claimed
             + self.sessions_superseded
@@ -178,6 +187,8 @@ impl MigrationReport {
         serde_json::json!({
             "dryRun": self.dry_run,
             "liveIndex": self.live_index,
+            "directoryIndex": self.directory_index,
+            "directoryEntries": self.directory_entries,
             "resumedAfter": self.resumed_after,
             "profiles": self.profiles,
             "markersWritten": self.markers_written,
@@ -209,6 +220,11 @@ impl std::fmt::Display for MigrationReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let verb = if self.dry_run { "would write" } else { "wrote" };
         writeln!(f, "liveIndex: {}", self.live_index)?;
+        writeln!(
+            f,
+            "directoryIndex: {} ({verb} {} directory entries)",
+            self.directory_index, self.directory_entries
+        )?;
         if let Some(after) = &self.resumed_after {
             writeln!(f, "resumed after profile {after}")?;
         }
@@ -362,22 +378,19 @@ impl Migration {
         let dry = self.options.dry_run;
         self.report().dry_run = dry;
 
-        // 1. The index first, so DynamoDB backfills it while the data is migrated.
-        let status = schema::live_index_status(&self.client, &self.tables.streams).await?;
-        let index = match status {
-            LiveIndexStatus::Active => "active",
-            LiveIndexStatus::Building => "building",
-            LiveIndexStatus::Missing if dry => "would create",
-            LiveIndexStatus::Missing => {
-                if schema::create_live_index(&self.client, &self.tables.streams).await? {
-                    "created"
-                } else {
-                    "building"
-                }
-            }
-        };
+        // 1. The indexes first, so DynamoDB backfills them while the data is migrated.
+        let index = self
+            .ensure_index(&self.tables.streams, LIVE_INDEX, schema::create_live_index)
+            .await?;
         self.report().live_index = index.to_owned();
-        self.progress.note(&format!("liveIndex: {index}"));
+        let directory_index = self
+            .ensure_index(
+                &self.tables.channels,
+                DIRECTORY_INDEX,
+                schema::create_directory_index,
+            )
+            .await?;
+        self.report().directory_index = directory_index.to_owned();
 
         // 2. Names (read-only, always whole).
         let names = self.scan_names().await?;
@@ -473,16 +486,33 @@ impl Migration {
             }
         }
 
-        // 4. The index must be usable before the run counts as done.
-        if !dry && index != "active" {
-            self.progress.note("waiting for liveIndex to become ACTIVE");
-            schema::wait_live_index(
-                &self.client,
-                &self.tables.streams,
-                self.options.index_poll,
-                self.options.index_timeout,
-            )
-            .await?;
+        // 4. The indexes must be usable before the run counts as done.
+        if !dry {
+            for (table, name, state) in [
+                (&self.tables.streams, LIVE_INDEX, index),
+                (&self.tables.channels, DIRECTORY_INDEX, directory_index),
+            ] {
+                if state != "active" {
+                    self.progress
+                        .note(&format!("waiting for {name} to become ACTIVE"));
+                    schema::wait_index(
+                        &self.client,
+                        table,
+                        name,
+                        self.options.index_poll,
+                        self.options.index_timeout,
+                    )
+                    .await?;
+                }
+            }
+            // 5. The directory mirror of every live head (what the reconciler repeats), then its
+            // completeness sentinel.
+            self.progress.phase("directory", None);
+            let live = self.streams.live_directory(usize::MAX).await?;
+            let repair = DirectoryMirror::new(self.client.clone(), self.tables.channels.clone())
+                .repair(&self.streams, &live)
+                .await?;
+            self.report().directory_entries = repair.written as u64;
         }
         let (read_units, write_units) = self.pacer.consumed();
         let report = {
@@ -511,6 +541,34 @@ impl Migration {
             .await?;
         }
         Ok(report)
+    }
+
+    /// Creates the GSI `name` of `table` unless it exists: `active`, `building`, `created` or (dry
+    /// run) `would create`.
+    async fn ensure_index<'a, F, Fut>(
+        &'a self,
+        table: &'a str,
+        name: &str,
+        create: F,
+    ) -> Result<&'static str, DbError>
+    where
+        F: FnOnce(&'a Client, &'a str) -> Fut,
+        Fut: std::future::Future<Output = Result<bool, DbError>>,
+    {
+        let state = match schema::index_status(&self.client, table, name).await? {
+            LiveIndexStatus::Active => "active",
+            LiveIndexStatus::Building => "building",
+            LiveIndexStatus::Missing if self.options.dry_run => "would create",
+            LiveIndexStatus::Missing => {
+                if create(&self.client, table).await? {
+                    "created"
+                } else {
+                    "building"
+                }
+            }
+        };
+        self.progress.note(&format!("{name}: {state}"));
+        Ok(state)
     }
 
     async fn scan_names(&self) -> Result<Names, DbError> {

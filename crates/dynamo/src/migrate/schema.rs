@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::Client;
 use ugc_domain::{parse_iso, ChannelArn, StreamId};
 
 use crate::codec::{get_s, session_attr as a, summary_from_item, Item};
+use crate::directory::{mirror_attr, DIRECTORY_INDEX, DIRECTORY_PROJECTION};
 use crate::error::DbError;
 use crate::streams::LiveSession;
 use crate::tables::{IS_OPEN_INDEX, LIVE_INDEX};
@@ -53,13 +54,22 @@ pub enum LiveIndexStatus {
 }
 
 pub async fn live_index_status(client: &Client, table: &str) -> Result<LiveIndexStatus, DbError> {
+    index_status(client, table, LIVE_INDEX).await
+}
+
+/// State of the GSI `index` of `table` (the same three states as `liveIndex`'s).
+pub async fn index_status(
+    client: &Client,
+    table: &str,
+    index: &str,
+) -> Result<LiveIndexStatus, DbError> {
     let described = client.describe_table().table_name(table).send().await?;
     let index = described
         .table()
         .map(|t| t.global_secondary_indexes())
         .unwrap_or_default()
         .iter()
-        .find(|gsi| gsi.index_name() == Some(LIVE_INDEX));
+        .find(|gsi| gsi.index_name() == Some(index));
     Ok(match index {
         None => LiveIndexStatus::Missing,
         Some(gsi)
@@ -90,22 +100,53 @@ pub async fn check_migrated(client: &Client, table: &str) -> Option<LiveIndexSta
 
 /// Starts creating `liveIndex` (UpdateTable). `false` when it already exists.
 pub async fn create_live_index(client: &Client, table: &str) -> Result<bool, DbError> {
+    create_index(
+        client,
+        table,
+        LIVE_INDEX,
+        (a::IS_LIVE, a::START_TIME),
+        &[a::USER_SUB],
+    )
+    .await
+}
+
+/// Starts creating the channels table's `directoryIndex` (crate::directory). `false` when it
+/// already exists.
+pub async fn create_directory_index(client: &Client, table: &str) -> Result<bool, DbError> {
+    create_index(
+        client,
+        table,
+        DIRECTORY_INDEX,
+        (mirror_attr::IS_LIVE, mirror_attr::START_TIME),
+        DIRECTORY_PROJECTION,
+    )
+    .await
+}
+
+/// Starts creating the GSI `name` on `table` (UpdateTable): string keys (hash, range), an INCLUDE
+/// projection of `include`. `false` when it already exists.
+async fn create_index(
+    client: &Client,
+    table: &str,
+    name: &str,
+    (hash, range): (&str, &str),
+    include: &[&str],
+) -> Result<bool, DbError> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
             .attribute_name(name)
             .key_type(kind)
             .build()
     };
+    let mut projection = Projection::builder().projection_type(ProjectionType::Include);
+    for attribute in include {
+        projection = projection.non_key_attributes(*attribute);
+    }
     let action = CreateGlobalSecondaryIndexAction::builder()
-        .index_name(LIVE_INDEX)
-        .key_schema(key(a::IS_LIVE, KeyType::Hash)?)
-        .key_schema(key(a::START_TIME, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::Include)
-                .non_key_attributes(a::USER_SUB)
-                .build(),
-        )
+        .index_name(name)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .projection(projection.build())
         .build()?;
     let attr = |name: &str| {
         AttributeDefinition::builder()
@@ -116,8 +157,8 @@ pub async fn create_live_index(client: &Client, table: &str) -> Result<bool, DbE
     let result = client
         .update_table()
         .table_name(table)
-        .attribute_definitions(attr(a::IS_LIVE)?)
-        .attribute_definitions(attr(a::START_TIME)?)
+        .attribute_definitions(attr(hash)?)
+        .attribute_definitions(attr(range)?)
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder().create(action).build(),
         )
@@ -139,11 +180,12 @@ fn is_existing_index<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -
     ) && message.contains("already exists")
 }
 
-/// Waits until the table is ACTIVE and `liveIndex` ACTIVE and backfilled, polling every `poll`, for
-/// at most `timeout`.
-pub async fn wait_live_index(
+/// Waits until the table is ACTIVE and its GSI `index` ACTIVE and backfilled, polling every `poll`,
+/// for at most `timeout`.
+pub async fn wait_index(
     client: &Client,
     table: &str,
+    index: &str,
     poll: Duration,
     timeout: Duration,
 ) -> Result<(), DbError> {
@@ -152,12 +194,12 @@ pub async fn wait_live_index(
         let described = client.describe_table().table_name(table).send().await?;
         let table_active =
             described.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active);
-        if table_active && live_index_status(client, table).await? == LiveIndexStatus::Active {
+        if table_active && index_status(client, table, index).await? == LiveIndexStatus::Active {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(DbError::Unavailable(
-                format!("liveIndex of {table} is not ACTIVE after {timeout:?}").into(),
+                format!("{index} of {table} is not ACTIVE after {timeout:?}").into(),
             ));
         }
         tokio::time::sleep(poll).await;

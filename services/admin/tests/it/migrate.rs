@@ -53,6 +53,7 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
     .await
     .unwrap();
     assert_eq!(dry.live_index, "would create");
+    assert_eq!(dry.directory_index, "would create");
     assert_eq!(dry.markers_written, 5, "{dry}");
     assert_eq!(dry.sessions_marked_live, 2, "{dry}");
     assert_eq!(
@@ -71,6 +72,7 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
 
     let report = run_migration(&env, t, test_options()).await.unwrap();
     assert_eq!(report.live_index, "created");
+    assert_eq!(report.directory_index, "created");
     assert_eq!(report.profiles, 7);
     // alice, bob, carol, dave and the seeder row; the two franks collide and get none.
     assert_eq!(report.markers_written, 5, "{report}");
@@ -85,6 +87,10 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
         "bob's session whose end was lost"
     );
     assert_eq!(report.sessions_marked_live, 2);
+    assert_eq!(
+        report.directory_entries, 2,
+        "the two live heads mirrored on their owners' profiles"
+    );
     assert_eq!(
         report.drifted,
         vec![(demo.carol_res.channel_arn.clone(), demo.carol_drift.clone())]
@@ -135,6 +141,20 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
     .await
     .unwrap();
     assert_eq!(lost["superseded"], AttributeValue::Bool(true));
+    // The directory now answers from the mirror: the live heads' owners, newest session first.
+    let mut listed: Vec<String> =
+        ugc_dynamo::DirectoryMirror::new(env.dynamo.clone(), t.channels.clone())
+            .live_profiles(50)
+            .await
+            .unwrap()
+            .expect("the mirror is complete after the migration")
+            .into_iter()
+            .map(|profile| profile.username)
+            .collect();
+    listed.sort();
+    let mut expected = vec![demo.alice.username.clone(), demo.bob.username.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
     let checkpoint = checkpoint::load(&env.dynamo, &t.channels)
         .await
         .unwrap()
@@ -149,6 +169,7 @@ async fn migrated_upstream_data_is_served_as_the_contract_says_and_a_second_run_
     let again = run_migration(&env, t, test_options()).await.unwrap();
     assert_eq!(again.changes(), 0, "{again}");
     assert_eq!(again.live_index, "active");
+    assert_eq!(again.directory_index, "active");
     assert_eq!(again.markers_present, 5);
     assert_eq!(again.sessions_live_present, 2);
     assert_eq!(
