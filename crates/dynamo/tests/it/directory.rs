@@ -148,7 +148,7 @@ async fn mirror_writes_follow_the_newest_state_across_writers() {
     let repo = db.streams().with_directory(db.directory());
     let stream_id = StreamId::parse("st-2").unwrap();
     let (mut a, mut b) = (SessionCursor::default(), SessionCursor::default());
-    let mut deliver = |cursor: &mut SessionCursor, event: IvsEvent| {
+    let deliver = |cursor: &mut SessionCursor, event: IvsEvent| {
         let repo = repo.clone();
         let stream_id = stream_id.clone();
         let mut owned = std::mem::take(cursor);
@@ -157,7 +157,7 @@ async fn mirror_writes_follow_the_newest_state_across_writers() {
                 &event.channel_arn,
                 &stream_id,
                 SUB,
-                &[event.clone()],
+                std::slice::from_ref(&event),
                 &mut owned,
             )
             .await
