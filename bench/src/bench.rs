@@ -470,6 +470,19 @@ async fn ingest_rows(
         "0 lost / 0 duplicated / 0 differ",
         Some(check.lost == 0 && check.duplicated == 0 && check.mismatched == 0),
     );
+    let (differ, checked) = ingest::check_mirror(
+        &platform.channels,
+        &platform.streams,
+        &platform.directory,
+        &through.deliveries,
+    )
+    .await?;
+    table.row(
+        "Directory mirror vs each channel's stored head after that run",
+        format!("{checked} channels: {differ} differ"),
+        "0 differ",
+        Some(differ == 0),
+    );
     let paced_channels: Vec<String> = arns.iter().skip(650).take(300).cloned().collect();
     let paced = ingest::paced(platform.sender.clone(), &paced_channels, 5).await?;
     table.row(

@@ -11,7 +11,7 @@ use rand::Rng;
 use serde_json::Value;
 use ugc_domain::session::{IvsEvent, SessionSummary};
 use ugc_domain::{ChannelArn, StreamId};
-use ugc_dynamo::StreamsRepo;
+use ugc_dynamo::{ChannelsRepo, DirectoryMirror, StreamsRepo};
 
 pub struct Sender {
     pub http: reqwest::Client,
@@ -188,6 +188,40 @@ pub async fn check(streams: &StreamsRepo, deliveries: &[Value]) -> anyhow::Resul
         }
     }
     Ok(check)
+}
+
+/// The channels of `deliveries` whose directory mirror disagrees with their stored head session
+/// (live or not, and which session while live), and how many channels were checked.
+pub async fn check_mirror(
+    channels: &ChannelsRepo,
+    streams: &StreamsRepo,
+    directory: &DirectoryMirror,
+    deliveries: &[Value],
+) -> anyhow::Result<(usize, usize)> {
+    let arns: BTreeSet<&str> = deliveries
+        .iter()
+        .filter_map(|event| event.pointer("/resources/0").and_then(Value::as_str))
+        .collect();
+    let mut differ = 0;
+    for arn in &arns {
+        let arn = ChannelArn::parse(arn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let owner = channels
+            .get_by_channel_arn(&arn)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no profile owns {arn}"))?;
+        let head = streams.latest_session(&arn).await?;
+        let head_live = head.as_ref().filter(|session| session.is_live());
+        let mirrored = directory.mirrored(&owner.id).await?;
+        let agrees = match (head_live, mirrored.filter(|m| m.live)) {
+            (None, None) => true,
+            (Some(session), Some(m)) => {
+                m.stream_id == session.stream_id.as_str() && m.channel_arn == arn.as_str()
+            }
+            _ => false,
+        };
+        differ += usize::from(!agrees);
+    }
+    Ok((differ, arns.len()))
 }
 
 /// Fresh events at a fixed 200/s for `seconds`.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use serde_json::{json, Value};
-use ugc_dynamo::{ChannelsRepo, StreamsRepo, TableNames};
+use ugc_dynamo::{ChannelsRepo, DirectoryMirror, StreamsRepo, TableNames};
 
 use crate::journey::Journey;
 use crate::procs::{self, Proc};
@@ -54,6 +54,7 @@ pub struct Platform {
     pub http: reqwest::Client,
     pub channels: ChannelsRepo,
     pub streams: StreamsRepo,
+    pub directory: DirectoryMirror,
     pub sender: Arc<ingest::Sender>,
     pub journey: Journey,
     /// RSS (MB) of the API and event-ingest just after start.
@@ -126,6 +127,7 @@ impl Platform {
             counters,
             http,
             channels: ChannelsRepo::new(dynamo.clone(), tables.channels.clone()),
+            directory: DirectoryMirror::new(dynamo.clone(), tables.channels.clone()),
             streams: StreamsRepo::new(dynamo, tables.streams.clone()),
             sender,
             journey,

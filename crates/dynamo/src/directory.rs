@@ -34,7 +34,7 @@ use crate::channels::{update_if, ChannelsRepo};
 use crate::codec::{attr, get_n, get_s, n, s, session_attr, Item, PublicProfile};
 use crate::error::DbError;
 use crate::streams::{LiveSession, LIVE_VALUE};
-use crate::table::{project_query, Table};
+use crate::table::{project_get, project_query, Table};
 
 /// Sparse GSI of the channels table: the profiles whose channel is live, partition `isLive`
 /// (always `"true"`), sort `liveStartTime`, projecting what the directory shows.
@@ -89,6 +89,14 @@ pub struct RepairReport {
     pub written: usize,
     /// Whether the directory index exists (without it there is nothing to repair).
     pub indexed: bool,
+}
+
+/// What a profile's mirror holds: the session it copied last, and whether that was live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mirrored {
+    pub channel_arn: String,
+    pub stream_id: String,
+    pub live: bool,
 }
 
 /// The mirror's reads and writes (the channels table).
@@ -160,6 +168,21 @@ impl DirectoryMirror {
             request.update_expression(format!("{set} REMOVE #live"))
         };
         update_if(request).await
+    }
+
+    /// What the profile `sub` mirrors (strongly consistent); `None` before its first copy.
+    pub async fn mirrored(&self, sub: &str) -> Result<Option<Mirrored>, DbError> {
+        let get = self.table.get(Item::from([(attr::ID.to_owned(), s(sub))]));
+        let out = project_get(get, &[m::CHANNEL_ARN, m::STREAM_ID, m::IS_LIVE])
+            .send()
+            .await?;
+        Ok(out.item().and_then(|item| {
+            Some(Mirrored {
+                channel_arn: get_s(item, m::CHANNEL_ARN)?.to_owned(),
+                stream_id: get_s(item, m::STREAM_ID)?.to_owned(),
+                live: get_s(item, m::IS_LIVE) == Some(LIVE_VALUE),
+            })
+        }))
     }
 
     /// Writes the sentinel that tells readers the mirror is complete (idempotent).

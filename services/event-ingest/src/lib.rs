@@ -109,6 +109,11 @@ impl AppState {
         &self.streams
     }
 
+    /// The directory mirror this service keeps (`ugc_dynamo::directory`).
+    pub fn directory(&self) -> &DirectoryMirror {
+        &self.directory
+    }
+
     /// The channel owner's sub, from the channels table (`channelArnIndex`), cached.
     async fn owner_of(&self, channel_arn: &ChannelArn) -> Result<Option<String>, DbError> {
         if let Some((sub, at)) = lock(&self.owners).get(channel_arn.as_str()) {

@@ -103,4 +103,20 @@ async fn concurrent_shuffled_duplicated_deliveries_converge() {
     // The directory lists exactly each channel's newest, still broadcasting session.
     let live = app.state.streams().live_directory(100).await.unwrap();
     assert_eq!(live.len(), CHANNELS);
+    // And the directory mirror the deliveries kept on the profiles says the same.
+    let mirrored: HashSet<String> = app
+        .state
+        .directory()
+        .live_profiles(100)
+        .await
+        .unwrap()
+        .expect("new tables: the mirror is complete")
+        .into_iter()
+        .filter_map(|profile| profile.channel_arn.map(|arn| arn.as_str().to_owned()))
+        .collect();
+    let expected: HashSet<String> = live
+        .iter()
+        .map(|session| session.channel_arn.as_str().to_owned())
+        .collect();
+    assert_eq!(mirrored, expected);
 }

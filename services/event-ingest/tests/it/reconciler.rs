@@ -85,6 +85,20 @@ async fn a_session_ivs_does_not_broadcast_is_ended_after_the_grace_and_a_live_on
     let directory = app.state.streams().live_directory(50).await.unwrap();
     assert_eq!(directory.len(), 1);
     assert_eq!(directory[0].channel_arn, live_channel);
+    // The directory mirror follows the synthetic Session Ended, and had nothing to repair: every
+    // session reached it through event-ingest.
+    let mirrored: Vec<_> = app
+        .state
+        .directory()
+        .live_profiles(50)
+        .await
+        .unwrap()
+        .expect("complete")
+        .into_iter()
+        .map(|profile| profile.channel_arn)
+        .collect();
+    assert_eq!(mirrored, vec![Some(live_channel.clone())]);
+    assert_eq!((first.mirror_repairs, second.mirror_repairs), (0, 0));
 
     // Nothing left to do; a late Stream Start does not revive the ended session.
     let third = app.state.reconcile_once().await.unwrap();
