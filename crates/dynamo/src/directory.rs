@@ -30,7 +30,7 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::Client;
 use ugc_domain::{ChannelArn, StreamId};
 
-use crate::channels::{update_if, ChannelsRepo};
+use crate::channels::{conditional_update, ChannelsRepo, Conditional};
 use crate::codec::{attr, get_n, get_s, n, s, session_attr, Item, PublicProfile};
 use crate::error::DbError;
 use crate::streams::{LiveSession, LIVE_VALUE};
@@ -85,7 +85,7 @@ pub(crate) struct MirrorState<'a> {
 /// What a repair round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RepairReport {
-    /// Mirror writes made (each conditional: a newer state already in place refuses it).
+    /// Mirror entries written (copies and removals the conditions let through).
     pub written: usize,
     /// Whether the directory index exists (without it there is nothing to repair).
     pub indexed: bool,
@@ -138,9 +138,10 @@ impl DirectoryMirror {
 
     /// Copies a session's liveness onto its owner's profile, unless the profile holds a newer state
     /// of its channel or no longer owns the channel (both refuse the write: nothing to do).
-    pub(crate) async fn record(&self, state: &MirrorState<'_>) -> Result<(), DbError> {
+    /// Whether the copy was written.
+    pub(crate) async fn record(&self, state: &MirrorState<'_>) -> Result<bool, DbError> {
         if state.user_sub.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let set = "SET #ls = :start, #lid = :id, #lv = :v, #lch = :arn";
         let request = self
@@ -167,7 +168,7 @@ impl DirectoryMirror {
         } else {
             request.update_expression(format!("{set} REMOVE #live"))
         };
-        update_if(request).await
+        written(request).await
     }
 
     /// What the profile `sub` mirrors (strongly consistent); `None` before its first copy.
@@ -248,12 +249,7 @@ impl DirectoryMirror {
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let query = self
             .table
-            .query()
-            .index_name(DIRECTORY_INDEX)
-            .key_condition_expression("#l = :l")
-            .expression_attribute_names("#l", m::IS_LIVE)
-            .expression_attribute_values(":l", s(LIVE_VALUE))
-            .scan_index_forward(false)
+            .newest_in_partition(DIRECTORY_INDEX, m::IS_LIVE, LIVE_VALUE)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         let mut attributes = vec![attr::ID];
         attributes.extend_from_slice(DIRECTORY_PROJECTION);
@@ -312,7 +308,7 @@ impl DirectoryMirror {
             .filter(|key| !mirrored.contains(key))
             .map(|(arn, id)| (arn.to_owned(), id.to_owned()))
             .collect();
-        suspects.extend(entries.iter().filter_map(|entry| {
+        suspects.extend(entries.iter().filter(|e| e.applies()).filter_map(|entry| {
             let key = (
                 entry.live_channel_arn.as_deref()?,
                 entry.live_stream_id.as_deref()?,
@@ -323,6 +319,10 @@ impl DirectoryMirror {
             written: 0,
             indexed: true,
         };
+        // Entries of a channel the profile no longer owns (readers skip them) leave the index.
+        for entry in entries.iter().filter(|entry| !entry.applies()) {
+            report.written += usize::from(self.clear_stale(entry).await?);
+        }
         for (channel_arn, stream_id) in suspects {
             let (Ok(arn), Ok(id)) = (ChannelArn::parse(&channel_arn), StreamId::parse(&stream_id))
             else {
@@ -339,19 +339,43 @@ impl DirectoryMirror {
             else {
                 continue;
             };
-            self.record(&MirrorState {
-                user_sub: &owner,
-                channel_arn: &channel_arn,
-                stream_id: &stream_id,
-                start_time,
-                version: get_n(&item, session_attr::VERSION).unwrap_or(0),
-                live: get_s(&item, session_attr::IS_LIVE) == Some(LIVE_VALUE),
-            })
-            .await?;
-            report.written += 1;
+            let copied = self
+                .record(&MirrorState {
+                    user_sub: &owner,
+                    channel_arn: &channel_arn,
+                    stream_id: &stream_id,
+                    start_time,
+                    version: get_n(&item, session_attr::VERSION).unwrap_or(0),
+                    live: get_s(&item, session_attr::IS_LIVE) == Some(LIVE_VALUE),
+                })
+                .await?;
+            report.written += usize::from(copied);
         }
         self.mark_complete().await?;
         Ok(report)
+    }
+
+    /// Takes an entry whose profile no longer owns the mirrored channel out of the index, unless
+    /// the mirror moved on meanwhile (or the profile owns that channel again). Whether it was.
+    async fn clear_stale(&self, entry: &Entry) -> Result<bool, DbError> {
+        let (Some(channel_arn), Some(stream_id)) = (&entry.live_channel_arn, &entry.live_stream_id)
+        else {
+            return Ok(false);
+        };
+        let request = self
+            .table
+            .update(Item::from([(attr::ID.to_owned(), s(&entry.profile.id))]))
+            .update_expression("REMOVE #live")
+            .condition_expression(
+                "#lch = :arn AND #lid = :id AND (attribute_not_exists(#arn) OR #arn <> :arn)",
+            )
+            .expression_attribute_names("#live", m::IS_LIVE)
+            .expression_attribute_names("#lch", m::CHANNEL_ARN)
+            .expression_attribute_names("#lid", m::STREAM_ID)
+            .expression_attribute_names("#arn", attr::CHANNEL_ARN)
+            .expression_attribute_values(":arn", s(channel_arn))
+            .expression_attribute_values(":id", s(stream_id));
+        written(request).await
     }
 
     /// The sub of the profile that owns `channel_arn` (upstream's sessions carry no `userSub`).
@@ -362,4 +386,14 @@ impl DirectoryMirror {
             .await?
             .map(|record| record.id))
     }
+}
+
+/// Sends a conditional update; whether its condition let it through.
+async fn written(
+    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+) -> Result<bool, DbError> {
+    Ok(matches!(
+        conditional_update(request.send().await)?,
+        Conditional::Done(_)
+    ))
 }

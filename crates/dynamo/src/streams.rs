@@ -935,12 +935,7 @@ impl StreamsRepo {
         loop {
             let out = self
                 .table
-                .query()
-                .index_name(LIVE_INDEX)
-                .key_condition_expression("#l = :l")
-                .expression_attribute_names("#l", a::IS_LIVE)
-                .expression_attribute_values(":l", s(LIVE_VALUE))
-                .scan_index_forward(false)
+                .newest_in_partition(LIVE_INDEX, a::IS_LIVE, LIVE_VALUE)
                 // A channel has one live session at most (the head), so `limit` items give
                 // `limit` channels; a page short of them (a session mid-handover) reads on.
                 .limit(i32::try_from(limit - live.len()).unwrap_or(i32::MAX))

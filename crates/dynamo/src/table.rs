@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 
 use crate::codec::Item;
@@ -86,6 +86,22 @@ impl Table {
     /// A Query of the table (of one of its indexes with `index_name`).
     pub(crate) fn query(&self) -> QueryFluentBuilder {
         self.client.query().table_name(&self.name)
+    }
+
+    /// A Query of the partition `attribute = value` of the sparse index `index`, newest (greatest
+    /// sort key) first: the live entries of `liveIndex` and `directoryIndex`.
+    pub(crate) fn newest_in_partition(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: &str,
+    ) -> QueryFluentBuilder {
+        self.query()
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", attribute)
+            .expression_attribute_values(":pk", AttributeValue::S(value.to_owned()))
+            .scan_index_forward(false)
     }
 }
 

@@ -42,17 +42,7 @@ async fn usernames(db: &TestDb) -> Option<Vec<String>> {
 }
 
 async fn profile_item(db: &TestDb, sub: &str) -> HashMap<String, AttributeValue> {
-    db.client
-        .get_item()
-        .table_name(&db.names.channels)
-        .key("id", AttributeValue::S(sub.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .unwrap_or_default()
+    db.raw_item(&db.names.channels, &[("id", sub)]).await
 }
 
 /// Delivers `events` through two writers that each keep a cursor per session (as event-ingest's
@@ -274,6 +264,13 @@ async fn entries_show_the_profile_as_it_is_and_skip_channels_the_profile_no_long
         .send()
         .await
         .unwrap();
+    assert_eq!(usernames(&db).await, Some(vec!["Annabelle".into()]));
+    // The repair round takes the stale entry out of the index (and leaves Annabelle's).
+    let live = db.streams().live_directory(usize::MAX).await.unwrap();
+    let report = db.directory().repair(&db.streams(), &live).await.unwrap();
+    assert_eq!(report.written, 1);
+    assert!(!profile_item(&db, "sub-b").await.contains_key("isLive"));
+    assert!(profile_item(&db, "sub-a").await.contains_key("isLive"));
     assert_eq!(usernames(&db).await, Some(vec!["Annabelle".into()]));
     db.cleanup().await;
 }

@@ -1,5 +1,6 @@
 use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use ugc_dynamo::{
     create_tables, delete_tables, ChannelsRepo, DirectoryMirror, StreamsRepo, TableNames,
@@ -37,6 +38,28 @@ impl TestDb {
 
     pub fn directory(&self) -> DirectoryMirror {
         DirectoryMirror::new(self.client.clone(), &self.names.channels)
+    }
+
+    /// The item of `table` with `key` as stored (strongly consistent); empty when there is none.
+    pub async fn raw_item(
+        &self,
+        table: &str,
+        key: &[(&str, &str)],
+    ) -> std::collections::HashMap<String, AttributeValue> {
+        let mut get = self
+            .client
+            .get_item()
+            .table_name(table)
+            .consistent_read(true);
+        for (name, value) in key {
+            get = get.key(*name, AttributeValue::S((*value).to_owned()));
+        }
+        get.send()
+            .await
+            .unwrap()
+            .item()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub async fn cleanup(self) {

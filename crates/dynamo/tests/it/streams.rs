@@ -44,18 +44,11 @@ async fn raw_item(
     chan: &ChannelArn,
     id: &str,
 ) -> std::collections::HashMap<String, AttributeValue> {
-    db.client
-        .get_item()
-        .table_name(&db.names.streams)
-        .key("channelArn", AttributeValue::S(chan.as_str().to_owned()))
-        .key("id", AttributeValue::S(id.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-        .unwrap_or_default()
+    db.raw_item(
+        &db.names.streams,
+        &[("channelArn", chan.as_str()), ("id", id)],
+    )
+    .await
 }
 
 fn one_session_events(chan: &ChannelArn) -> Vec<IvsEvent> {
