@@ -380,12 +380,7 @@ impl ChannelsRepo {
 
     /// The query of the items whose `attribute` (the hash key of `index`) is `value`.
     fn by_index(&self, index: &str, attribute: &str, value: &str) -> QueryFluentBuilder {
-        self.table
-            .query()
-            .index_name(index)
-            .key_condition_expression("#k = :v")
-            .expression_attribute_names("#k", attribute)
-            .expression_attribute_values(":v", s(value))
+        self.table.partition(index, attribute, value)
     }
 
     async fn get_by_index(

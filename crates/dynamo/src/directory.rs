@@ -30,11 +30,19 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::Client;
 use ugc_domain::{ChannelArn, StreamId};
 
-use crate::channels::{conditional_update, ChannelsRepo, Conditional};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+
+use crate::channels::{conditional_update, Conditional};
 use crate::codec::{attr, get_n, get_s, n, s, session_attr, Item, PublicProfile};
 use crate::error::DbError;
+use crate::migrate::Pacer;
+use crate::streams::session_key;
 use crate::streams::{LiveSession, LIVE_VALUE};
 use crate::table::{project_get, project_query, Table};
+use crate::tables::CHANNEL_ARN_INDEX;
 
 /// Sparse GSI of the channels table: the profiles whose channel is live, partition `isLive`
 /// (always `"true"`), sort `liveStartTime`, projecting what the directory shows.
@@ -103,6 +111,8 @@ pub struct Mirrored {
 #[derive(Clone, Debug)]
 pub struct DirectoryMirror {
     table: Table,
+    /// Paces the repair's requests by the capacity they consume (`ugc-admin migrate`'s budget).
+    pacer: Option<Arc<Pacer>>,
 }
 
 /// One entry of the index as read: the profile, and the session it mirrors.
@@ -133,6 +143,40 @@ impl DirectoryMirror {
     pub fn new(client: Client, channels_table: impl Into<String>) -> Self {
         Self {
             table: Table::new(client, channels_table),
+            pacer: None,
+        }
+    }
+
+    /// Requests made through this mirror report the capacity they consume to `pacer` and wait as
+    /// its budget requires (the migration's backfill beside live traffic).
+    pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> Self {
+        self.pacer = Some(pacer);
+        self
+    }
+
+    async fn pace(&self, read: Option<&ConsumedCapacity>, write: Option<&ConsumedCapacity>) {
+        if let Some(pacer) = &self.pacer {
+            let units =
+                |c: Option<&ConsumedCapacity>| c.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+            pacer.consume(units(read), units(write)).await;
+        }
+    }
+
+    /// Sends a conditional update (consumed capacity paced); whether its condition let it through.
+    async fn written(&self, request: UpdateItemFluentBuilder) -> Result<bool, DbError> {
+        let request = request.return_consumed_capacity(ReturnConsumedCapacity::Total);
+        match conditional_update(request.send().await)? {
+            Conditional::Done(out) => {
+                self.pace(None, out.consumed_capacity()).await;
+                Ok(true)
+            }
+            Conditional::Failed(_) => {
+                // A refused condition costs one write unit.
+                if let Some(pacer) = &self.pacer {
+                    pacer.consume(0.0, 1.0).await;
+                }
+                Ok(false)
+            }
         }
     }
 
@@ -168,7 +212,7 @@ impl DirectoryMirror {
         } else {
             request.update_expression(format!("{set} REMOVE #live"))
         };
-        written(request).await
+        self.written(request).await
     }
 
     /// What the profile `sub` mirrors (strongly consistent); `None` before its first copy.
@@ -188,15 +232,18 @@ impl DirectoryMirror {
 
     /// Writes the sentinel that tells readers the mirror is complete (idempotent).
     pub async fn mark_complete(&self) -> Result<(), DbError> {
-        self.table
+        let out = self
+            .table
             .client
             .put_item()
             .table_name(&self.table.name)
             .item(attr::ID, s(COMPLETE_ID))
             .item(m::IS_LIVE, s(LIVE_VALUE))
             .item(m::START_TIME, s(COMPLETE_SORT))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await?;
+        self.pace(None, out.consumed_capacity()).await;
         Ok(())
     }
 
@@ -258,7 +305,11 @@ impl DirectoryMirror {
 
     /// Every entry of the index (all pages; the reconciler's view), without the sentinel.
     async fn entries(&self) -> Result<Option<Vec<Entry>>, DbError> {
-        let mut pages = self.query(1000).into_paginator().send();
+        let mut pages = self
+            .query(1000)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
         let mut entries = Vec::new();
         while let Some(page) = pages.next().await {
             let out = match page {
@@ -266,6 +317,7 @@ impl DirectoryMirror {
                 Err(err) if crate::migrate::schema::is_index_unavailable(&err) => return Ok(None),
                 Err(err) => return Err(err.into()),
             };
+            self.pace(out.consumed_capacity(), None).await;
             for item in out.items() {
                 if get_s(item, attr::ID) != Some(COMPLETE_ID) {
                     entries.push(Entry::from_item(item)?);
@@ -328,7 +380,14 @@ impl DirectoryMirror {
             else {
                 continue;
             };
-            let Some(item) = streams.get_item(arn.as_str(), id.as_str()).await? else {
+            let read = streams
+                .table_ref()
+                .get(session_key(arn.as_str(), id.as_str()))
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await?;
+            self.pace(read.consumed_capacity(), None).await;
+            let Some(item) = read.item else {
                 continue;
             };
             let owner = match get_s(&item, session_attr::USER_SUB).filter(|sub| !sub.is_empty()) {
@@ -375,25 +434,22 @@ impl DirectoryMirror {
             .expression_attribute_names("#arn", attr::CHANNEL_ARN)
             .expression_attribute_values(":arn", s(channel_arn))
             .expression_attribute_values(":id", s(stream_id));
-        written(request).await
+        self.written(request).await
     }
 
     /// The sub of the profile that owns `channel_arn` (upstream's sessions carry no `userSub`).
     async fn owner_of(&self, channel_arn: &ChannelArn) -> Result<Option<String>, DbError> {
-        let channels = ChannelsRepo::new(self.table.client.clone(), self.table.name.clone());
-        Ok(channels
-            .get_by_channel_arn(channel_arn)
-            .await?
-            .map(|record| record.id))
+        let query = self
+            .table
+            .partition(CHANNEL_ARN_INDEX, attr::CHANNEL_ARN, channel_arn.as_str())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .limit(1);
+        let out = project_query(query, &[attr::ID]).send().await?;
+        self.pace(out.consumed_capacity(), None).await;
+        Ok(out
+            .items()
+            .first()
+            .and_then(|item| get_s(item, attr::ID))
+            .map(str::to_owned))
     }
-}
-
-/// Sends a conditional update; whether its condition let it through.
-async fn written(
-    request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
-) -> Result<bool, DbError> {
-    Ok(matches!(
-        conditional_update(request.send().await)?,
-        Conditional::Done(_)
-    ))
 }

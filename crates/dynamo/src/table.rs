@@ -88,9 +88,8 @@ impl Table {
         self.client.query().table_name(&self.name)
     }
 
-    /// A Query of the partition `attribute = value` of the sparse index `index`, newest (greatest
-    /// sort key) first: the live entries of `liveIndex` and `directoryIndex`.
-    pub(crate) fn newest_in_partition(
+    /// A Query of the partition `attribute = value` of the index `index`.
+    pub(crate) fn partition(
         &self,
         index: &str,
         attribute: &str,
@@ -101,6 +100,17 @@ impl Table {
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", attribute)
             .expression_attribute_values(":pk", AttributeValue::S(value.to_owned()))
+    }
+
+    /// [`Self::partition`], newest (greatest sort key) first: the live entries of the sparse
+    /// `liveIndex` and `directoryIndex`.
+    pub(crate) fn newest_in_partition(
+        &self,
+        index: &str,
+        attribute: &str,
+        value: &str,
+    ) -> QueryFluentBuilder {
+        self.partition(index, attribute, value)
             .scan_index_forward(false)
     }
 }

@@ -6,7 +6,7 @@
 //! | Ours reads | Upstream has | Migration |
 //! |---|---|---|
 //! | `liveIndex` on the streams table (directory, reconciler) | no such index | UpdateTable, then waits until it is ACTIVE and backfilled |
-//! | `directoryIndex` on the channels table and the mirror of each live head on its owner's profile ([`crate::directory`]) | neither | UpdateTable, waits until ACTIVE, then copies every live session's state to its owner's profile and writes the completeness sentinel (event-ingest's reconciler repeats this every round) |
+//! | `directoryIndex` on the channels table and the mirror of each live head on its owner's profile ([`crate::directory`]) | neither | UpdateTable, waits until ACTIVE, then copies every live session's state to its owner's profile and writes the completeness sentinel (event-ingest's reconciler repeats this every round), paced like the rest |
 //! | `isLive = "true"` on the live head session (directory, following list) | `isOpen` only | set on each channel's newest session when its events say live **and** IVS `ListStreams` lists the channel |
 //! | the `#channel` head item (one open/live session per channel) | none | the newest session by (startTime, id), claimed like event-ingest claims it |
 //! | `superseded` on older sessions whose Session Ended was lost | nothing (upstream only removed `isOpen`) | set, so they are never live again |
@@ -305,7 +305,7 @@ pub struct Migration {
     /// Channel ARNs IVS lists as broadcasting (`ListStreams`), read just before the run.
     live_channels: HashSet<String>,
     progress: Arc<dyn Progress>,
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     report: Mutex<MigrationReport>,
     done: AtomicU64,
 }
@@ -337,7 +337,7 @@ impl Migration {
         live_channels: HashSet<String>,
         progress: Arc<dyn Progress>,
     ) -> Self {
-        let pacer = Pacer::new(options.max_capacity);
+        let pacer = Arc::new(Pacer::new(options.max_capacity));
         // A migration is a batch job beside live traffic: it waits out a dependency's transient
         // faults (throttling, 5xx such as `InternalFailure`) with patient retries instead of
         // failing the run; a run that still fails resumes from its checkpoint.
@@ -510,6 +510,7 @@ impl Migration {
             self.progress.phase("directory", None);
             let live = self.streams.live_directory(usize::MAX).await?;
             let repair = DirectoryMirror::new(self.client.clone(), self.tables.channels.clone())
+                .with_pacer(self.pacer.clone())
                 .repair(&self.streams, &live)
                 .await?;
             self.report().directory_entries = repair.written as u64;
