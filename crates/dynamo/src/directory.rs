@@ -303,14 +303,16 @@ impl DirectoryMirror {
         project_query(query, &attributes)
     }
 
-    /// Every entry of the index (all pages; the reconciler's view), without the sentinel.
-    async fn entries(&self) -> Result<Option<Vec<Entry>>, DbError> {
+    /// Every entry of the index (all pages; the reconciler's view), without the sentinel, and
+    /// whether the sentinel is there.
+    async fn entries(&self) -> Result<Option<(Vec<Entry>, bool)>, DbError> {
         let mut pages = self
             .query(1000)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .into_paginator()
             .send();
         let mut entries = Vec::new();
+        let mut complete = false;
         while let Some(page) = pages.next().await {
             let out = match page {
                 Ok(out) => out,
@@ -319,25 +321,27 @@ impl DirectoryMirror {
             };
             self.pace(out.consumed_capacity(), None).await;
             for item in out.items() {
-                if get_s(item, attr::ID) != Some(COMPLETE_ID) {
+                if get_s(item, attr::ID) == Some(COMPLETE_ID) {
+                    complete = true;
+                } else {
                     entries.push(Entry::from_item(item)?);
                 }
             }
         }
-        Ok(Some(entries))
+        Ok(Some((entries, complete)))
     }
 
     /// One repair round (event-ingest's reconciler): `live` is every session the streams table holds
     /// as live (`liveIndex`). A live session its owner's profile does not mirror, and an entry that
     /// mirrors a session not in `live`, are copied again from the session itself (strongly
-    /// consistent), by the same conditional write as event-ingest's. Then the sentinel is written:
-    /// every session live when the round began is mirrored.
+    /// consistent), by the same conditional write as event-ingest's. Then the sentinel is written
+    /// if it is not there yet: every session live when the round began is mirrored.
     pub async fn repair(
         &self,
         streams: &crate::streams::StreamsRepo,
         live: &[LiveSession],
     ) -> Result<RepairReport, DbError> {
-        let Some(entries) = self.entries().await? else {
+        let Some((entries, complete)) = self.entries().await? else {
             return Ok(RepairReport::default());
         };
         let mirrored: HashSet<(&str, &str)> = entries
@@ -410,7 +414,9 @@ impl DirectoryMirror {
                 .await?;
             report.written += usize::from(copied);
         }
-        self.mark_complete().await?;
+        if !complete {
+            self.mark_complete().await?;
+        }
         Ok(report)
     }
 
