@@ -35,9 +35,10 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 
-use crate::channels::{conditional_update, Conditional};
+use crate::channels::ChannelsRepo;
 use crate::codec::{attr, get_n, get_s, n, s, session_attr, Item, PublicProfile};
 use crate::error::DbError;
+use crate::migrate::pacer::{paced_update, units};
 use crate::migrate::Pacer;
 use crate::streams::session_key;
 use crate::streams::{LiveSession, LIVE_VALUE};
@@ -156,8 +157,6 @@ impl DirectoryMirror {
 
     async fn pace(&self, read: Option<&ConsumedCapacity>, write: Option<&ConsumedCapacity>) {
         if let Some(pacer) = &self.pacer {
-            let units =
-                |c: Option<&ConsumedCapacity>| c.and_then(|c| c.capacity_units()).unwrap_or(0.0);
             pacer.consume(units(read), units(write)).await;
         }
     }
@@ -165,19 +164,7 @@ impl DirectoryMirror {
     /// Sends a conditional update (consumed capacity paced); whether its condition let it through.
     async fn written(&self, request: UpdateItemFluentBuilder) -> Result<bool, DbError> {
         let request = request.return_consumed_capacity(ReturnConsumedCapacity::Total);
-        match conditional_update(request.send().await)? {
-            Conditional::Done(out) => {
-                self.pace(None, out.consumed_capacity()).await;
-                Ok(true)
-            }
-            Conditional::Failed(_) => {
-                // A refused condition costs one write unit.
-                if let Some(pacer) = &self.pacer {
-                    pacer.consume(0.0, 1.0).await;
-                }
-                Ok(false)
-            }
-        }
+        paced_update(self.pacer.as_deref(), request.send().await).await
     }
 
     /// Copies a session's liveness onto its owner's profile, unless the profile holds a newer state
@@ -190,7 +177,7 @@ impl DirectoryMirror {
         let set = "SET #ls = :start, #lid = :id, #lv = :v, #lch = :arn";
         let request = self
             .table
-            .update(Item::from([(attr::ID.to_owned(), s(state.user_sub))]))
+            .update(ChannelsRepo::key(state.user_sub))
             .condition_expression(
                 "#arn = :arn AND (attribute_not_exists(#lid) OR #lch <> :arn OR #ls < :start \
                  OR (#ls = :start AND (#lid < :id OR (#lid = :id AND #lv <= :v))))",
@@ -217,7 +204,7 @@ impl DirectoryMirror {
 
     /// What the profile `sub` mirrors (strongly consistent); `None` before its first copy.
     pub async fn mirrored(&self, sub: &str) -> Result<Option<Mirrored>, DbError> {
-        let get = self.table.get(Item::from([(attr::ID.to_owned(), s(sub))]));
+        let get = self.table.get(ChannelsRepo::key(sub));
         let out = project_get(get, &[m::CHANNEL_ARN, m::STREAM_ID, m::IS_LIVE])
             .send()
             .await?;
@@ -429,7 +416,7 @@ impl DirectoryMirror {
         };
         let request = self
             .table
-            .update(Item::from([(attr::ID.to_owned(), s(&entry.profile.id))]))
+            .update(ChannelsRepo::key(&entry.profile.id))
             .update_expression("REMOVE #live")
             .condition_expression(
                 "#lch = :arn AND #lid = :id AND (attribute_not_exists(#arn) OR #arn <> :arn)",

@@ -48,7 +48,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 use ugc_domain::format_iso_seconds;
 
-use crate::channels::{conditional_update, username_marker_id, Conditional};
+use crate::channels::username_marker_id;
 use crate::codec::{get_bool, get_n, get_s, n, s, session_attr as a, summary_from_item, Item};
 use crate::directory::{DirectoryMirror, DIRECTORY_INDEX};
 use crate::error::DbError;
@@ -56,6 +56,7 @@ use crate::streams::{StreamsRepo, CHANNEL_ITEM_ID, HEAD_ID, HEAD_START, LIVE_VAL
 use crate::tables::{TableNames, LIVE_INDEX};
 
 pub use checkpoint::Checkpoint;
+use pacer::units;
 pub use pacer::Pacer;
 pub use schema::{
     check_migrated, live_index_status, LiveIndexStatus, MIGRATE_COMMAND, NOT_MIGRATED_HINT,
@@ -308,10 +309,6 @@ pub struct Migration {
     pacer: Arc<Pacer>,
     report: Mutex<MigrationReport>,
     done: AtomicU64,
-}
-
-fn units(capacity: Option<&ConsumedCapacity>) -> f64 {
-    capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0)
 }
 
 fn now_iso() -> String {
@@ -891,17 +888,6 @@ impl Migration {
         &self,
         result: Result<UpdateItemOutput, SdkError<UpdateItemError, HttpResponse>>,
     ) -> Result<bool, DbError> {
-        match conditional_update(result)? {
-            Conditional::Done(out) => {
-                self.pacer
-                    .consume(0.0, units(out.consumed_capacity()))
-                    .await;
-                Ok(true)
-            }
-            Conditional::Failed(_) => {
-                self.pacer.consume(0.0, 1.0).await;
-                Ok(false)
-            }
-        }
+        pacer::paced_update(Some(&self.pacer), result).await
     }
 }

@@ -75,6 +75,33 @@ impl Pacer {
     }
 }
 
+/// The capacity units a response reports (0 when it reports none).
+pub(crate) fn units(capacity: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) -> f64 {
+    capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+/// Settles a conditional update, paced by `pacer` when there is one (by the capacity it consumed;
+/// a refused condition costs one write unit), and says whether it was applied.
+pub(crate) async fn paced_update(
+    pacer: Option<&Pacer>,
+    result: Result<
+        aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            aws_sdk_dynamodb::config::http::HttpResponse,
+        >,
+    >,
+) -> Result<bool, crate::error::DbError> {
+    let (applied, write_units) = match crate::channels::conditional_update(result)? {
+        crate::channels::Conditional::Done(out) => (true, units(out.consumed_capacity())),
+        crate::channels::Conditional::Failed(_) => (false, 1.0),
+    };
+    if let Some(pacer) = pacer {
+        pacer.consume(0.0, write_units).await;
+    }
+    Ok(applied)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
