@@ -210,6 +210,9 @@ pub async fn run() -> anyhow::Result<()> {
     if wanted("uncached") {
         uncached_rows(&mut table, &load, &platform, &hot).await?;
     }
+    if wanted("ab") {
+        ab_rows(&mut table, &load, &platform, &hot).await?;
+    }
     if wanted("ingest") {
         ingest_rows(&mut table, &platform, &arns).await?;
     }
@@ -424,6 +427,78 @@ async fn uncached_rows(
         Throughput::None,
     )
     .await?;
+    Ok(())
+}
+
+/// `BENCH_AB_BIN=<another build of ugc-bench>`: the uncached page's CPU per request at
+/// [`STEADY_RATE`] in this build (A) and that one (B), in alternating runs (`BENCH_AB_ROUNDS`, 6,
+/// after one unrecorded run each), so both see the same machine: this VM's speed drifts by a third
+/// between runs, more than most changes worth testing.
+async fn ab_rows(
+    table: &mut Table,
+    load: &Load,
+    platform: &Platform,
+    hot: &HotChannel,
+) -> anyhow::Result<()> {
+    let (Some(a), Some(b)) = (&platform.api_uncached, &platform.api_uncached_b) else {
+        return Ok(());
+    };
+    let rounds: usize = std::env::var("BENCH_AB_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(6);
+    let path = format!("/channels/{}", hot.user.username);
+    let (mut cpu_a, mut cpu_b) = (Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        let mut sides = [(a, &mut cpu_a), (b, &mut cpu_b)];
+        if round % 2 == 1 {
+            sides.reverse();
+        }
+        for (server, cpu_ms) in sides {
+            let before = server.cpu_seconds();
+            let steady = load
+                .fixed(&get(&server.url, &path, None), STEADY_RATE)
+                .await?;
+            if round > 0 {
+                cpu_ms.push(per_request(server.cpu_seconds() - before, steady.requests) * 1000.0);
+            }
+        }
+    }
+    let median = |runs: &[f64]| {
+        let mut sorted = runs.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let middle = |i: usize| sorted.get(i).copied().unwrap_or(0.0);
+        match sorted.len() {
+            0 => 0.0,
+            n if n % 2 == 1 => middle(n / 2),
+            n => (middle(n / 2 - 1) + middle(n / 2)) / 2.0,
+        }
+    };
+    // Each round's two runs are neighbours in time: their ratio is the comparison.
+    let ratios: Vec<f64> = cpu_a
+        .iter()
+        .zip(&cpu_b)
+        .map(|(a, b)| per_request(*b, *a))
+        .collect();
+    let runs = |runs: &[f64]| {
+        runs.iter()
+            .map(|ms| format!("{ms:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (ma, mb) = (median(&cpu_a), median(&cpu_b));
+    table.row(
+        format!("A/B: CPU per uncached `GET /channels/:u` at {STEADY_RATE} req/s, this build (A) vs `BENCH_AB_BIN` (B)"),
+        format!(
+            "A median {ma:.3} ms ({}); B median {mb:.3} ms ({}); B/A per round: median {:.3} ({})",
+            runs(&cpu_a),
+            runs(&cpu_b),
+            median(&ratios),
+            runs(&ratios)
+        ),
+        "—",
+        None,
+    );
     Ok(())
 }
 

@@ -49,6 +49,8 @@ pub struct Platform {
     pub ingest: Proc,
     /// The API with `PUBLIC_CACHE_TTL=0s`, when asked for.
     pub api_uncached: Option<Proc>,
+    /// The same from another build of this binary (`BENCH_AB_BIN`), for `BENCH_ONLY=ab`.
+    pub api_uncached_b: Option<Proc>,
     pub emulator: String,
     pub counters: Arc<proxy::Counters>,
     pub http: reqwest::Client,
@@ -102,6 +104,19 @@ impl Platform {
         } else {
             None
         };
+        let api_uncached_b = match std::env::var("BENCH_AB_BIN") {
+            Ok(other) if uncached => Some(
+                spawn_service(
+                    "api-uncached-b",
+                    &[&other],
+                    "serve-api",
+                    &env,
+                    &[("PUBLIC_CACHE_TTL", "0s")],
+                )
+                .await?,
+            ),
+            _ => None,
+        };
         tokio::time::sleep(Duration::from_millis(500)).await;
         let idle_rss = (api.rss().0, ingest_proc.rss().0);
 
@@ -123,6 +138,7 @@ impl Platform {
             api,
             ingest: ingest_proc,
             api_uncached,
+            api_uncached_b,
             emulator,
             counters,
             http,
@@ -148,7 +164,10 @@ impl Platform {
     }
 
     pub async fn stop(self) {
-        if let Some(p) = self.api_uncached {
+        for p in [self.api_uncached, self.api_uncached_b]
+            .into_iter()
+            .flatten()
+        {
             p.stop().await;
         }
         self.api.stop().await;

@@ -19,13 +19,14 @@
 //! summary per service ([`Summary`]) so `make run` shows them without AWS; [`summary`] reads the
 //! same numbers in-process (tests).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _, ObservableGauge};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::reader::MetricReader;
@@ -59,23 +60,40 @@ impl IngestOutcome {
     }
 }
 
-/// One HTTP request, by the route pattern that matched (`unmatched` for none).
+/// One HTTP request, by the route pattern that matched (`unmatched` for none). The labels are
+/// shared or static strings: recording allocates nothing for them.
 pub fn http_request(
-    service: &str,
-    method: &str,
-    route: Option<&str>,
+    service: &Arc<str>,
+    method: &actix_web::http::Method,
+    route: Option<Cow<'static, str>>,
     status: u16,
     latency: Duration,
 ) {
     state().instruments.http_duration.record(
         latency.as_secs_f64(),
         &[
-            KeyValue::new("service", service.to_owned()),
-            KeyValue::new("http.request.method", method.to_owned()),
-            KeyValue::new("http.route", route.unwrap_or("unmatched").to_owned()),
+            KeyValue::new("service", StringValue::from(Arc::clone(service))),
+            KeyValue::new("http.request.method", method_label(method)),
+            KeyValue::new("http.route", route.unwrap_or(Cow::Borrowed("unmatched"))),
             KeyValue::new("http.response.status_code", i64::from(status)),
         ],
     );
+}
+
+/// A standard method's name without allocating; any other method as sent.
+fn method_label(method: &actix_web::http::Method) -> StringValue {
+    use actix_web::http::Method;
+    let known: &'static str = match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => return StringValue::from(method.as_str().to_owned()),
+    };
+    StringValue::from(known)
 }
 
 /// One IVS event answered with `outcome`.

@@ -282,10 +282,12 @@ pub async fn request_tracing(
         latency_ms = Empty,
         request_id = %request_id,
     );
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(req.headers()))
-    });
-    let _ = span.set_parent(parent);
+    if !span.is_disabled() {
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(req.headers()))
+        });
+        let _ = span.set_parent(parent);
+    }
     req.extensions_mut().insert(RequestId(request_id.clone()));
     async move {
         let result = next.call(req).await;
@@ -296,12 +298,16 @@ pub async fn request_tracing(
             .as_ref()
             .ok()
             .and_then(|res| crate::routing::route_pattern(res.request()));
-        let route = route.as_deref();
-        span.context()
-            .span()
-            .update_name(format!("{} {}", method, route.unwrap_or("unmatched")));
-        if let Some(route) = route {
-            span.record("http.route", route);
+        // A disabled span (the level filtered out) is not exported: skip naming it.
+        if !span.is_disabled() {
+            span.context().span().update_name(format!(
+                "{} {}",
+                method,
+                route.as_deref().unwrap_or("unmatched")
+            ));
+            if let Some(route) = route.as_deref() {
+                span.record("http.route", route);
+            }
         }
         let mut res = result?;
         let status = res.status().as_u16();
@@ -309,7 +315,7 @@ pub async fn request_tracing(
         span.record("http.response.status_code", status);
         span.record("latency_ms", latency_ms);
         tracing::info!(status, latency_ms, "request completed");
-        crate::metrics::http_request(&service, method.as_str(), route, status, started.elapsed());
+        crate::metrics::http_request(&service, &method, route, status, started.elapsed());
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             res.headers_mut()
                 .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
