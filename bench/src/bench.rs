@@ -430,7 +430,7 @@ async fn uncached_rows(
     Ok(())
 }
 
-/// `BENCH_AB_BIN=<another build of ugc-bench>`: the uncached page's CPU per request at
+/// `BENCH_AB_BIN=<another build of ugc-bench>`: the uncached (`BENCH_AB_CACHED=1`: cached) page's CPU per request at
 /// [`STEADY_RATE`] in this build (A) and that one (B), in alternating runs (`BENCH_AB_ROUNDS`, 6,
 /// after one unrecorded run each), so both see the same machine: this VM's speed drifts by a third
 /// between runs, more than most changes worth testing.
@@ -440,7 +440,13 @@ async fn ab_rows(
     platform: &Platform,
     hot: &HotChannel,
 ) -> anyhow::Result<()> {
-    let (Some(a), Some(b)) = (&platform.api_uncached, &platform.api_uncached_b) else {
+    let cached = crate::platform::ab_cached();
+    let a = if cached {
+        Some(&platform.api)
+    } else {
+        platform.api_uncached.as_ref()
+    };
+    let (Some(a), Some(b)) = (a, &platform.api_uncached_b) else {
         return Ok(());
     };
     let rounds: usize = std::env::var("BENCH_AB_ROUNDS")
@@ -488,7 +494,10 @@ async fn ab_rows(
     };
     let (ma, mb) = (median(&cpu_a), median(&cpu_b));
     table.row(
-        format!("A/B: CPU per uncached `GET /channels/:u` at {STEADY_RATE} req/s, this build (A) vs `BENCH_AB_BIN` (B)"),
+        format!(
+            "A/B: CPU per {} `GET /channels/:u` at {STEADY_RATE} req/s, this build (A) vs `BENCH_AB_BIN` (B)",
+            if cached { "cached (hot)" } else { "uncached" }
+        ),
         format!(
             "A median {ma:.3} ms ({}); B median {mb:.3} ms ({}); B/A per round: median {:.3} ({})",
             runs(&cpu_a),

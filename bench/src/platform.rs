@@ -49,7 +49,8 @@ pub struct Platform {
     pub ingest: Proc,
     /// The API with `PUBLIC_CACHE_TTL=0s`, when asked for.
     pub api_uncached: Option<Proc>,
-    /// The same from another build of this binary (`BENCH_AB_BIN`), for `BENCH_ONLY=ab`.
+    /// The same from another build of this binary (`BENCH_AB_BIN`), for `BENCH_ONLY=ab`; with
+    /// `BENCH_AB_CACHED=1`, the public cache on instead (compared with [`Platform::api`]).
     pub api_uncached_b: Option<Proc>,
     pub emulator: String,
     pub counters: Arc<proxy::Counters>,
@@ -107,11 +108,15 @@ impl Platform {
         let api_uncached_b = match std::env::var("BENCH_AB_BIN") {
             Ok(other) if uncached => Some(
                 spawn_service(
-                    "api-uncached-b",
+                    "api-b",
                     &[&other],
                     "serve-api",
                     &env,
-                    &[("PUBLIC_CACHE_TTL", "0s")],
+                    if ab_cached() {
+                        &[]
+                    } else {
+                        &[("PUBLIC_CACHE_TTL", "0s")]
+                    },
                 )
                 .await?,
             ),
@@ -174,6 +179,11 @@ impl Platform {
         self.ingest.stop().await;
         self.local.stop().await;
     }
+}
+
+/// `BENCH_AB_CACHED=1`: the A/B compares the cached channel page instead of the uncached one.
+pub fn ab_cached() -> bool {
+    std::env::var("BENCH_AB_CACHED").is_ok_and(|v| v == "1")
 }
 
 /// ugc-local (the emulator and its wiring) and the environment of the measured services, as
