@@ -97,11 +97,9 @@ async fn route_rows(
     };
     table.row(format!("{name}, 64 connections"), figure, &target, met);
 
-    let cpu_before = server.cpu_seconds();
     let others_before = others_cpu(platform);
     let calls_before = platform.counters.total.load(Ordering::SeqCst);
-    let steady = load.fixed(request, STEADY_RATE).await?;
-    let cpu_ms = per_request(server.cpu_seconds() - cpu_before, steady.requests) * 1000.0;
+    let (steady, cpu_ms) = steady_with_cpu(load, server, request).await?;
     let others = others_cpu(platform);
     let other_ms = |i: usize| {
         per_request(
@@ -140,6 +138,18 @@ async fn route_rows(
         None,
     );
     Ok(cpu_ms)
+}
+
+/// One run at [`STEADY_RATE`] and the server's CPU milliseconds per request over it.
+async fn steady_with_cpu(
+    load: &Load,
+    server: &Proc,
+    request: &Request<'_>,
+) -> anyhow::Result<(oha::Load, f64)> {
+    let cpu_before = server.cpu_seconds();
+    let steady = load.fixed(request, STEADY_RATE).await?;
+    let cpu_ms = per_request(server.cpu_seconds() - cpu_before, steady.requests) * 1000.0;
+    Ok((steady, cpu_ms))
 }
 
 /// CPU seconds so far of DynamoDB Local (`BENCH_DDB_PID`, when given), the emulator process and
@@ -446,7 +456,7 @@ async fn ab_rows(
     } else {
         platform.api_uncached.as_ref()
     };
-    let (Some(a), Some(b)) = (a, &platform.api_uncached_b) else {
+    let (Some(a), Some(b)) = (a, &platform.api_b) else {
         return Ok(());
     };
     let rounds: usize = std::env::var("BENCH_AB_ROUNDS")
@@ -460,13 +470,10 @@ async fn ab_rows(
         if round % 2 == 1 {
             sides.reverse();
         }
-        for (server, cpu_ms) in sides {
-            let before = server.cpu_seconds();
-            let steady = load
-                .fixed(&get(&server.url, &path, None), STEADY_RATE)
-                .await?;
+        for (server, runs) in sides {
+            let (_, cpu_ms) = steady_with_cpu(load, server, &get(&server.url, &path, None)).await?;
             if round > 0 {
-                cpu_ms.push(per_request(server.cpu_seconds() - before, steady.requests) * 1000.0);
+                runs.push(cpu_ms);
             }
         }
     }

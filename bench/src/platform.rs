@@ -51,7 +51,7 @@ pub struct Platform {
     pub api_uncached: Option<Proc>,
     /// The same from another build of this binary (`BENCH_AB_BIN`), for `BENCH_ONLY=ab`; with
     /// `BENCH_AB_CACHED=1`, the public cache on instead (compared with [`Platform::api`]).
-    pub api_uncached_b: Option<Proc>,
+    pub api_b: Option<Proc>,
     pub emulator: String,
     pub counters: Arc<proxy::Counters>,
     pub http: reqwest::Client,
@@ -105,7 +105,7 @@ impl Platform {
         } else {
             None
         };
-        let api_uncached_b = match std::env::var("BENCH_AB_BIN") {
+        let api_b = match std::env::var("BENCH_AB_BIN") {
             Ok(other) if uncached => Some(
                 spawn_service(
                     "api-b",
@@ -143,7 +143,7 @@ impl Platform {
             api,
             ingest: ingest_proc,
             api_uncached,
-            api_uncached_b,
+            api_b,
             emulator,
             counters,
             http,
@@ -169,10 +169,7 @@ impl Platform {
     }
 
     pub async fn stop(self) {
-        for p in [self.api_uncached, self.api_uncached_b]
-            .into_iter()
-            .flatten()
-        {
+        for p in [self.api_uncached, self.api_b].into_iter().flatten() {
             p.stop().await;
         }
         self.api.stop().await;
