@@ -217,6 +217,16 @@ impl DirectoryMirror {
         }))
     }
 
+    /// Whether the sentinel that tells readers the mirror is complete is there (eventually
+    /// consistent: the channel page's check, [`crate::page`]).
+    pub async fn is_complete(&self) -> Result<bool, DbError> {
+        let get = self
+            .table
+            .get(ChannelsRepo::key(COMPLETE_ID))
+            .consistent_read(false);
+        Ok(project_get(get, &[attr::ID]).send().await?.item.is_some())
+    }
+
     /// Writes the sentinel that tells readers the mirror is complete (idempotent).
     pub async fn mark_complete(&self) -> Result<(), DbError> {
         let out = self

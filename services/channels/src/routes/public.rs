@@ -352,15 +352,15 @@ async fn load_public_channel(
     state: &Sources,
     username: &str,
 ) -> Result<Option<Arc<PublicChannel>>, ApiError> {
-    let Some(ChannelPageData { owner, session }) = state.pages.load(username).await? else {
+    let Some(ChannelPageData { owner, live }) = state.pages.load(username).await? else {
         return Ok(None);
     };
     let Some(channel_arn) = owner.channel_arn.clone() else {
         return Ok(None);
     };
-    let is_live = session.as_ref().is_some_and(|session| session.is_live);
-    let video = match session.filter(|_| is_live) {
-        Some(session) => live_video_size(state, &session).await,
+    let is_live = live.is_some();
+    let video = match &live {
+        Some(session) => live_video_size(state, session).await,
         None => None,
     };
     Ok(Some(Arc::new(PublicChannel {
