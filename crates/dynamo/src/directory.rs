@@ -24,6 +24,9 @@
 //! session ([`DirectoryMirror::repair`]): that is the backfill for tables that predate the mirror.
 //! Without it, or without the index, the directory reads `liveIndex` and the profiles as before.
 //! The reconciler's round also repairs any drift, as it does for the sessions themselves.
+//!
+//! The channel page reads the same mirror on the owner's profile ([`crate::page`]), so the page and
+//! the directory agree on who is live.
 
 use std::collections::HashSet;
 
