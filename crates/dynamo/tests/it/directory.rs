@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use ugc_domain::session::{EventKind, IvsEvent};
 use ugc_domain::{parse_iso, ChannelArn, StreamId, Username};
-use ugc_dynamo::directory::COMPLETE_ID;
 use ugc_dynamo::{SessionCursor, StreamsRepo};
 
 use crate::channels::provisioned;
@@ -281,13 +280,7 @@ async fn without_the_sentinel_the_mirror_waits_for_the_repair_round() {
     let channels = db.channels();
     provisioned(&channels, "sub-l", "Leeroy", "DirL").await;
     provisioned(&channels, "sub-m", "Mayflower", "DirM").await;
-    db.client
-        .delete_item()
-        .table_name(&db.names.channels)
-        .key("id", AttributeValue::S(COMPLETE_ID.into()))
-        .send()
-        .await
-        .unwrap();
+    db.drop_directory_sentinel().await;
     assert_eq!(usernames(&db).await, None, "not known to be complete");
 
     // Leeroy goes live through a writer without the mirror (tables that predate it); Mayflower's entry says

@@ -40,6 +40,20 @@ impl TestDb {
         DirectoryMirror::new(self.client.clone(), &self.names.channels)
     }
 
+    /// Removes the directory mirror's completeness sentinel, as on tables that predate the mirror.
+    pub async fn drop_directory_sentinel(&self) {
+        self.client
+            .delete_item()
+            .table_name(&self.names.channels)
+            .key(
+                "id",
+                AttributeValue::S(ugc_dynamo::directory::COMPLETE_ID.into()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The item of `table` with `key` as stored (strongly consistent); empty when there is none.
     pub async fn raw_item(
         &self,

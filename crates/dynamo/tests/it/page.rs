@@ -6,7 +6,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use ugc_domain::session::{EventKind, IvsEvent};
 use ugc_domain::{parse_iso, ChannelArn, StreamId, Username};
-use ugc_dynamo::directory::COMPLETE_ID;
 use ugc_dynamo::{ChannelPageData, PageReads, StreamsRepo};
 
 use crate::channels::provisioned;
@@ -44,15 +43,22 @@ fn live(page: &Option<ChannelPageData>) -> Option<String> {
     Some(session.stream_id.as_str().to_owned())
 }
 
-/// Tables that predate the mirror: without the completeness sentinel the page reads sessions.
-async fn without_sentinel(db: &TestDb) {
-    db.client
-        .delete_item()
-        .table_name(&db.names.channels)
-        .key("id", AttributeValue::S(COMPLETE_ID.into()))
-        .send()
-        .await
-        .unwrap();
+/// Session Created and Stream Start of `stream_id`, at minute `minute` of the hour.
+fn started(stream_id: &str, minute: u8) -> [IvsEvent; 2] {
+    [
+        ev(
+            &format!("{stream_id}-c"),
+            stream_id,
+            &format!("{minute:02}:00"),
+            EventKind::SessionCreated,
+        ),
+        ev(
+            &format!("{stream_id}-s"),
+            stream_id,
+            &format!("{minute:02}:01"),
+            EventKind::StreamStart,
+        ),
+    ]
 }
 
 /// The test's tables and the session writer: event-ingest's (which keeps the mirror) when
@@ -62,7 +68,7 @@ async fn setup(mirrored: bool) -> (TestDb, StreamsRepo) {
     let streams = if mirrored {
         db.streams().with_directory(db.directory())
     } else {
-        without_sentinel(&db).await;
+        db.drop_directory_sentinel().await;
         db.streams()
     };
     (db, streams)
@@ -91,14 +97,7 @@ async fn follow_sessions(mirrored: bool) {
         assert_eq!(pages.load("paula").await.unwrap(), None, "exact case only");
     }
 
-    apply(
-        &streams,
-        &[
-            ev("a1", "st-1", "30:00", EventKind::SessionCreated),
-            ev("a2", "st-1", "30:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-1", 30)).await;
     for _ in 0..2 {
         let page = pages.load("Paula").await.unwrap();
         assert_eq!(live(&page), Some("st-1".into()), "mirrored: {mirrored}");
@@ -107,14 +106,7 @@ async fn follow_sessions(mirrored: bool) {
 
     // A newer session moves the head away from the hinted one, and supersedes it. Its ingest
     // configuration, once stored, comes with the page (kept in the hint while the session is live).
-    apply(
-        &streams,
-        &[
-            ev("b1", "st-2", "40:00", EventKind::SessionCreated),
-            ev("b2", "st-2", "40:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-2", 40)).await;
     let configuration = serde_json::json!({"video": {"videoWidth": 1280, "videoHeight": 720}});
     let st2 = StreamId::parse("st-2").unwrap();
     assert!(streams
@@ -151,14 +143,7 @@ async fn follow_sessions(mirrored: bool) {
     assert_eq!(live(&page), None);
 
     // Live again, then the sessions are deleted (channel deletion): offline.
-    apply(
-        &streams,
-        &[
-            ev("d1", "st-3", "55:00", EventKind::SessionCreated),
-            ev("d2", "st-3", "55:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-3", 55)).await;
     assert_eq!(
         live(&pages.load("Paulette").await.unwrap()),
         Some("st-3".into())
@@ -179,14 +164,7 @@ async fn a_mirror_behind_its_session_yields_to_the_session() {
     let (db, streams) = setup(true).await;
     let pages = PageReads::new(db.channels(), db.streams());
     provisioned(&db.channels(), "sub-p", "Paula", "Page1").await;
-    apply(
-        &streams,
-        &[
-            ev("a1", "st-1", "30:00", EventKind::SessionCreated),
-            ev("a2", "st-1", "30:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-1", 30)).await;
     assert_eq!(
         live(&pages.load("Paula").await.unwrap()),
         Some("st-1".into())
@@ -220,14 +198,7 @@ async fn head_claim_in_flight(mirrored: bool) {
     let (db, streams) = setup(mirrored).await;
     let pages = PageReads::new(db.channels(), db.streams());
     provisioned(&db.channels(), "sub-p", "Paula", "Page1").await;
-    apply(
-        &streams,
-        &[
-            ev("a1", "st-1", "30:00", EventKind::SessionCreated),
-            ev("a2", "st-1", "30:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-1", 30)).await;
     let cold = pages.load("Paula").await.unwrap();
     assert_eq!(live(&cold), Some("st-1".into()));
 
@@ -266,16 +237,8 @@ async fn channels_without_a_channel_item_read_their_newest_session() {
     let (db, streams) = setup(false).await;
     let pages = PageReads::new(db.channels(), db.streams());
     provisioned(&db.channels(), "sub-p", "Paula", "Page1").await;
-    apply(
-        &streams,
-        &[
-            ev("a1", "st-1", "30:00", EventKind::SessionCreated),
-            ev("a2", "st-1", "30:01", EventKind::StreamStart),
-            ev("b1", "st-2", "40:00", EventKind::SessionCreated),
-            ev("b2", "st-2", "40:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&streams, &started("st-1", 30)).await;
+    apply(&streams, &started("st-2", 40)).await;
     db.client
         .delete_item()
         .table_name(&db.names.streams)
@@ -299,17 +262,10 @@ async fn once_complete_the_mirror_decides_as_for_the_directory() {
     // the sessions.
     let db = TestDb::new().await;
     provisioned(&db.channels(), "sub-p", "Paula", "Page1").await;
-    apply(
-        &db.streams(),
-        &[
-            ev("a1", "st-1", "30:00", EventKind::SessionCreated),
-            ev("a2", "st-1", "30:01", EventKind::StreamStart),
-        ],
-    )
-    .await;
+    apply(&db.streams(), &started("st-1", 30)).await;
     let trusting = PageReads::new(db.channels(), db.streams());
     assert_eq!(live(&trusting.load("Paula").await.unwrap()), None);
-    without_sentinel(&db).await;
+    db.drop_directory_sentinel().await;
     let reading_sessions = PageReads::new(db.channels(), db.streams());
     assert_eq!(
         live(&reading_sessions.load("Paula").await.unwrap()),
