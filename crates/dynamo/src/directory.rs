@@ -459,3 +459,14 @@ impl DirectoryMirror {
             .map(str::to_owned))
     }
 }
+
+/// The stream id of the live session the profile `item` mirrors for its channel `channel_arn`;
+/// `None` when the mirror says offline or names a channel the profile no longer owns.
+pub(crate) fn mirrored_live(item: &Item, channel_arn: &ChannelArn) -> Option<StreamId> {
+    if get_s(item, m::IS_LIVE) != Some(LIVE_VALUE)
+        || get_s(item, m::CHANNEL_ARN) != Some(channel_arn.as_str())
+    {
+        return None;
+    }
+    StreamId::parse(get_s(item, m::STREAM_ID)?).ok()
+}

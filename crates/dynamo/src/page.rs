@@ -45,12 +45,12 @@ use std::time::{Duration, Instant};
 use ugc_domain::{ChannelArn, StreamId};
 
 use crate::codec::{
-    attr, get_s, session_attr, Item, PublicProfile, SessionLiveness, PUBLIC_PROFILE_ATTRIBUTES,
+    attr, get_s, session_attr, PublicProfile, SessionLiveness, PUBLIC_PROFILE_ATTRIBUTES,
     SESSION_LIVENESS_ATTRIBUTES,
 };
-use crate::directory::{mirror_attr, DirectoryMirror};
+use crate::directory::{mirror_attr, mirrored_live, DirectoryMirror};
 use crate::error::DbError;
-use crate::streams::{session_key, CHANNEL_ITEM_ID, HEAD_ID, LIVE_VALUE};
+use crate::streams::{session_key, CHANNEL_ITEM_ID, HEAD_ID};
 use crate::table::{batch_keys, first_item, project_get, project_query};
 use crate::tables::USERNAME_INDEX;
 use crate::{ChannelsRepo, StreamsRepo};
@@ -237,10 +237,9 @@ impl PageReads {
         let keep = live
             .clone()
             .filter(|live| live.ingest_configuration.is_some());
+        // `hint` is kept only when it found this profile, so its sub and channel still hold.
         let unchanged = hint.as_ref().is_some_and(|hint| {
-            hint.sub == owner.id
-                && hint.channel_arn == channel_arn
-                && hint.head.is_none()
+            hint.head.is_none()
                 && match (&hint.live, &keep) {
                     (Some(kept), Some(now)) => Arc::ptr_eq(kept, now),
                     (kept, now) => kept.is_none() && now.is_none(),
@@ -395,15 +394,4 @@ impl PageReads {
         let mut hints = self.hints.lock().unwrap_or_else(PoisonError::into_inner);
         hints.remove(username);
     }
-}
-
-/// The stream id of the live session the profile `item` mirrors for its channel `channel_arn`;
-/// `None` when the mirror says offline or names a channel the profile no longer owns.
-fn mirrored_live(item: &Item, channel_arn: &ChannelArn) -> Option<StreamId> {
-    if get_s(item, mirror_attr::IS_LIVE) != Some(LIVE_VALUE)
-        || get_s(item, mirror_attr::CHANNEL_ARN) != Some(channel_arn.as_str())
-    {
-        return None;
-    }
-    StreamId::parse(get_s(item, mirror_attr::STREAM_ID)?).ok()
 }
