@@ -20,6 +20,8 @@ const STEADY_RATE: u32 = 500;
 const STRESS_RATE: u32 = 2_000;
 const P99_TARGET_MS: f64 = 10.0;
 const UNCACHED_CPU_TARGET_MS: f64 = 0.35;
+/// Runs of the uncached page at [`STEADY_RATE`] whose median is judged against its target.
+const UNCACHED_CPU_RUNS: usize = 3;
 const INGEST_TARGET_PER_SEC: f64 = 600.0;
 const PACED_P99_TARGET_MS: f64 = 50.0;
 /// DynamoDB calls per delivery: below what the unbatched path needs (a read and a write per
@@ -163,6 +165,26 @@ fn others_cpu(platform: &Platform) -> [f64; 3] {
         platform.local.cpu_seconds(),
         crate::procs::cpu_seconds(Some(std::process::id())),
     ]
+}
+
+/// The median of `runs` (0 for none).
+fn median(runs: &[f64]) -> f64 {
+    let mut sorted = runs.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = |i: usize| sorted.get(i).copied().unwrap_or(0.0);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => middle(n / 2),
+        n => (middle(n / 2 - 1) + middle(n / 2)) / 2.0,
+    }
+}
+
+/// Runs as `a, b, c` with three decimals.
+fn list(runs: &[f64]) -> String {
+    runs.iter()
+        .map(|ms| format!("{ms:.3}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn per_request(total: f64, requests: f64) -> f64 {
@@ -411,19 +433,31 @@ async fn uncached_rows(
         return Ok(());
     };
     let base = api.url.as_str();
-    let cpu_ms = route_rows(
+    let page = get(base, &format!("/channels/{}", hot.user.username), None);
+    let first = route_rows(
         table,
         load,
         platform,
         api,
         "`GET /channels/:u` anonymous, `PUBLIC_CACHE_TTL=0`",
-        &get(base, &format!("/channels/{}", hot.user.username), None),
+        &page,
         Throughput::None,
     )
     .await?;
+    // The target's verdict is the median of UNCACHED_CPU_RUNS runs: a single run moves by ±15 %
+    // with this VM's speed, more than the margin it judges.
+    let mut runs = vec![first];
+    while runs.len() < UNCACHED_CPU_RUNS {
+        runs.push(steady_with_cpu(load, api, &page).await?.1);
+    }
+    let cpu_ms = median(&runs);
     table.row(
         format!("CPU per uncached `GET /channels/:u` at {STEADY_RATE} req/s"),
-        format!("{cpu_ms:.3} ms"),
+        format!(
+            "{cpu_ms:.3} ms (median of {} runs: {})",
+            runs.len(),
+            list(&runs)
+        ),
         &format!("≤ {UNCACHED_CPU_TARGET_MS} ms"),
         Some(cpu_ms <= UNCACHED_CPU_TARGET_MS),
     );
@@ -477,28 +511,12 @@ async fn ab_rows(
             }
         }
     }
-    let median = |runs: &[f64]| {
-        let mut sorted = runs.to_vec();
-        sorted.sort_by(f64::total_cmp);
-        let middle = |i: usize| sorted.get(i).copied().unwrap_or(0.0);
-        match sorted.len() {
-            0 => 0.0,
-            n if n % 2 == 1 => middle(n / 2),
-            n => (middle(n / 2 - 1) + middle(n / 2)) / 2.0,
-        }
-    };
     // Each round's two runs are neighbours in time: their ratio is the comparison.
     let ratios: Vec<f64> = cpu_a
         .iter()
         .zip(&cpu_b)
         .map(|(a, b)| per_request(*b, *a))
         .collect();
-    let runs = |runs: &[f64]| {
-        runs.iter()
-            .map(|ms| format!("{ms:.3}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let (ma, mb) = (median(&cpu_a), median(&cpu_b));
     table.row(
         format!(
@@ -507,10 +525,10 @@ async fn ab_rows(
         ),
         format!(
             "A median {ma:.3} ms ({}); B median {mb:.3} ms ({}); B/A per round: median {:.3} ({})",
-            runs(&cpu_a),
-            runs(&cpu_b),
+            list(&cpu_a),
+            list(&cpu_b),
             median(&ratios),
-            runs(&ratios)
+            list(&ratios)
         ),
         "—",
         None,

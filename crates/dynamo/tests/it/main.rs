@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod channels;
+mod client;
 mod directory;
 mod helpers;
 mod page;

@@ -9,7 +9,7 @@ use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
 use ugc_domain::{ingest_server_url, AssetType, Avatar, Color, ErrorCode, Username};
 use ugc_dynamo::{ChannelRecord, DbError, PreferenceNames};
-use ugc_web::routing::resource;
+use ugc_web::routing::{resource, RoutePattern};
 use ugc_web::{ApiError, AuthUser, FailWith, Json};
 use utoipa::ToSchema;
 
@@ -18,14 +18,19 @@ use crate::routes::{parse_username, required};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // One resource per path: actix answers 405 when a second resource repeats a path.
-    cfg.service(
-        web::resource(["/channel", "/channel/"])
-            .route(web::get().to(get_own_channel))
-            .route(web::delete().to(super::account::delete_account)),
-    )
-    .service(resource("/channel/username/update").route(web::put().to(update_username)))
-    .service(resource("/channel/preferences/update").route(web::put().to(update_preferences)));
+    // One resource per path: actix answers 405 when a second resource repeats a path. Two static
+    // resources rather than one with both paths: a resource with several paths is matched with a
+    // regex set, tried for every request routed past it (the public channel page among them).
+    for path in ["/channel", "/channel/"] {
+        cfg.service(
+            web::resource(path)
+                .app_data(RoutePattern("/channel"))
+                .route(web::get().to(get_own_channel))
+                .route(web::delete().to(super::account::delete_account)),
+        );
+    }
+    cfg.service(resource("/channel/username/update").route(web::put().to(update_username)))
+        .service(resource("/channel/preferences/update").route(web::put().to(update_preferences)));
 }
 
 /// The caller's profile and channel, including the secret stream key (only ever sent to its owner).
